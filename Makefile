@@ -1,0 +1,48 @@
+# Two entry points matter: `make run` (local Airflow + sandbox) and `make test` (the whole suite).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= $(CURDIR)/.venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include:$(CURDIR)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install run sandbox test test-fast lint format bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip wheel 2> >(grep -v "is ignored: it is neither" >&2)
+	$(BIN)/pip install --quiet -r requirements.txt -r requirements-dev.txt -c constraints.txt \
+		2> >(grep -v "is ignored: it is neither" >&2)
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: SQLite Airflow (standalone, LocalExecutor) + the sandbox servers; UI on :8080; Ctrl-C stops all.
+run: install
+	$(BIN)/python scripts/run_local.py
+
+## make sandbox: only the local protocol servers (DSpace, Wayback SPN2, CMS, link farm) in the foreground.
+sandbox: install
+	$(BIN)/python -m ocw_sandbox serve
+
+## make test: lint, then the whole suite. In CI (CI=true) PostgreSQL and Redis tests must run, never skip.
+test: install lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not airflow_e2e and not integration" $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## make bench: every benchmark, each side by side with its baseline; results in benchmarks/results/.
+bench: install
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+clean:
+	rm -rf var .pytest_cache .ruff_cache

@@ -1,0 +1,65 @@
+"""External resources (links in course sites) with their link-check and Wayback Machine state.
+
+Field names and status values follow ocw-studio's ``ExternalResourceState`` so operators and reports
+translate one to one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import Boolean, DateTime, Integer, String, Text, false
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ocw_operators.db.base import Base, TimestampMixin
+
+
+class ResourceStatus(StrEnum):
+    UNCHECKED = "unchecked"
+    VALID = "valid"
+    BROKEN = "broken"
+    CHECK_FAILED = "check_failed"
+
+
+class WaybackStatus(StrEnum):
+    NONE = ""
+    PENDING = "pending"
+    SUCCESS = "success"
+    ERROR = "error"
+
+
+class ExternalResource(TimestampMixin, Base):
+    __tablename__ = "external_resource"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    content_uuid: Mapped[str] = mapped_column(String(36), unique=True, nullable=False)
+    site_name: Mapped[str] = mapped_column(String(255), index=True, nullable=False)
+    site_short_id: Mapped[str] = mapped_column(String(255), nullable=False, default="", server_default="")
+    title: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    url: Mapped[str] = mapped_column(Text, nullable=False)
+    has_external_license_warning: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
+
+    # Link check (written only by the checker).
+    status: Mapped[str] = mapped_column(
+        String(16), nullable=False, default=ResourceStatus.UNCHECKED, server_default="unchecked", index=True
+    )
+    external_url_response_code: Mapped[int | None] = mapped_column(Integer)
+    check_error: Mapped[str] = mapped_column(String(255), nullable=False, default="", server_default="")
+    last_checked: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    # Wayback Machine (written only by submission and status polling).
+    wayback_job_id: Mapped[str] = mapped_column(String(255), nullable=False, default="", server_default="")
+    wayback_status: Mapped[str] = mapped_column(
+        String(16), nullable=False, default=WaybackStatus.NONE, server_default="", index=True
+    )
+    wayback_status_ext: Mapped[str] = mapped_column(String(128), nullable=False, default="", server_default="")
+    wayback_url: Mapped[str] = mapped_column(String(800), nullable=False, default="", server_default="")
+    wayback_http_status: Mapped[int | None] = mapped_column(Integer)
+    wayback_submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    wayback_last_successful_submission: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    def __repr__(self) -> str:
+        return f"<ExternalResource {self.id} {self.site_name} {self.url!r} {self.status}>"

@@ -1,0 +1,1 @@
+"""One hook per external system; each reads its Airflow Connection at run time, never at parse time."""

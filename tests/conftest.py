@@ -1,0 +1,165 @@
+"""Test environment: a private AIRFLOW_HOME, archive DBs on SQLite and PostgreSQL, and the sandbox.
+
+Airflow reads its configuration at import time, so the environment is prepared here, before any test
+module imports airflow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+for path in (ROOT / "plugins", ROOT / "include", ROOT):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="ocw-airflow-home-"))
+_TEST_ENV = {
+    "AIRFLOW_HOME": str(_AIRFLOW_HOME),
+    "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+    "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME}/airflow.db",
+    "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(_AIRFLOW_HOME / "logs"),
+    "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT / "include"), str(ROOT)]),
+}
+os.environ.update(_TEST_ENV)
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+PG_ADMIN_URL = os.environ.get("OCW_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("OCW_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
+
+
+def require_service(name: str, reachable: bool, detail: str) -> None:
+    """Skip outside CI when a server is missing; in CI a missing server is a failure, never a skip."""
+    if reachable:
+        return
+    message = f"{name} is not reachable ({detail})"
+    if IN_CI:
+        pytest.fail(f"{message}; CI must run the {name} tests")
+    pytest.skip(f"{message}; set it up or run in CI to include these tests")
+
+
+# --- archive state DB -------------------------------------------------------------------------------
+
+
+def _create_pg_database() -> tuple[str, str]:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"ocw_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:
+        require_service("PostgreSQL", False, f"{PG_ADMIN_URL}: {error.__class__.__name__}")
+    finally:
+        admin.dispose()
+    return name, make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_pg_database(name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def archive_db_url(request, tmp_path) -> Iterator[str]:
+    """An empty, migrated archive DB URL; every test using it runs on SQLite and on PostgreSQL."""
+    from ocw_operators.db import migrate
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'archive.db'}"
+        migrate.upgrade(url)
+        yield url
+        return
+    name, url = _create_pg_database()
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        from ocw_operators.hooks.archive_db import _engine_for
+
+        _engine_for(url).dispose()
+        _drop_pg_database(name)
+
+
+@pytest.fixture
+def archive_engine(archive_db_url):
+    from ocw_operators.db import make_engine
+
+    engine = make_engine(archive_db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def archive_db_conn(archive_db_url, monkeypatch) -> str:
+    """Point the ``ocw_archive_db`` Airflow Connection at the test DB (env-var Connection, no Airflow DB)."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_OCW_ARCHIVE_DB",
+        json.dumps({"conn_type": "ocw_archive_db", "extra": {"sqlalchemy_url": archive_db_url}}),
+    )
+    return archive_db_url
+
+
+# --- Redis ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_url() -> str:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as error:
+        require_service("Redis", False, f"{REDIS_URL}: {error.__class__.__name__}")
+    return REDIS_URL
+
+
+# --- sandbox --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sandbox_runtime():
+    from ocw_sandbox.runtime import SandboxRuntime
+
+    runtime = SandboxRuntime()
+    yield runtime
+    runtime.close()
+
+
+# --- Airflow metadata DB (only for dag.test() runs) -------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """Migrate the private Airflow metadata DB once and create the project's pools."""
+    airflow = [sys.executable, "-m", "airflow"]
+    subprocess.run([*airflow, "db", "migrate"], check=True, capture_output=True, env=os.environ.copy())
+    subprocess.run(
+        [*airflow, "pools", "import", str(ROOT / "include" / "pools.json")],
+        check=True,
+        capture_output=True,
+        env=os.environ.copy(),
+    )
+    return _AIRFLOW_HOME
