@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import Boolean, DateTime, Integer, String, Text, false
+from sqlalchemy import Boolean, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ocw_operators.db.base import Base, TimestampMixin
+from ocw_operators.db.base import Base, TimestampMixin, UTCDateTime
 
 
 class ResourceStatus(StrEnum):
@@ -48,7 +48,7 @@ class ExternalResource(TimestampMixin, Base):
     )
     external_url_response_code: Mapped[int | None] = mapped_column(Integer)
     check_error: Mapped[str] = mapped_column(String(255), nullable=False, default="", server_default="")
-    last_checked: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_checked: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     # Wayback Machine (written only by submission and status polling).
     wayback_job_id: Mapped[str] = mapped_column(String(255), nullable=False, default="", server_default="")
@@ -58,8 +58,8 @@ class ExternalResource(TimestampMixin, Base):
     wayback_status_ext: Mapped[str] = mapped_column(String(128), nullable=False, default="", server_default="")
     wayback_url: Mapped[str] = mapped_column(String(800), nullable=False, default="", server_default="")
     wayback_http_status: Mapped[int | None] = mapped_column(Integer)
-    wayback_submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    wayback_last_successful_submission: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    wayback_submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    wayback_last_successful_submission: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     def __repr__(self) -> str:
         return f"<ExternalResource {self.id} {self.site_name} {self.url!r} {self.status}>"
