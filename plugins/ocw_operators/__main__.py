@@ -1,6 +1,7 @@
 """Command line for operators: ``python -m ocw_operators <command>``.
 
 * ``db upgrade`` migrates the archive state DB to the current schema.
+* ``db create-postgres-database SERVER_URL NAME`` creates the database on a server (deployment bootstrap).
 * ``resources import FILE`` loads external resources from CSV or JSON (see ``ocw_operators.resources.importer``).
 
 The DB is ``--db-url``, else ``OCW_ARCHIVE_DB_URL``, else the Airflow Connection ``ocw_archive_db``.
@@ -35,6 +36,23 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _create_postgres_database(args: argparse.Namespace) -> int:
+    """Create the archive database on a PostgreSQL server if it is missing (deployment bootstrap)."""
+    from sqlalchemy import create_engine, text  # noqa: PLC0415
+
+    if not args.name.replace("_", "").isalnum():
+        print(f"error: refusing database name {args.name!r}", file=sys.stderr)
+        return 2
+    engine = create_engine(args.server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": args.name}).first()
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{args.name}"'))
+    engine.dispose()
+    print(f"database {args.name} {'exists' if exists else 'created'}")
+    return 0
+
+
 def _resources_import(args: argparse.Namespace) -> int:
     try:
         records = read_records(Path(args.file))
@@ -55,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     db = commands.add_parser("db", help="archive DB schema").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="migrate to the current schema").set_defaults(handler=_db_upgrade)
+    create = db.add_parser("create-postgres-database", help="create the archive database if missing")
+    create.add_argument("server_url", help="SQLAlchemy URL of any database on the server (e.g. .../postgres)")
+    create.add_argument("name")
+    create.set_defaults(handler=_create_postgres_database)
     resources = commands.add_parser("resources", help="external resources").add_subparsers(
         dest="resources_command", required=True
     )

@@ -1,0 +1,64 @@
+"""
+### External resource check (weekly)
+
+Checks every external resource linked from course sites, stores its status in the archive DB, and hands the
+valid ones on to Wayback Machine submission.
+
+1. `list_batches`: all resources (or the Params' sites) in batches of 100.
+2. `check_batch` (mapped, one task per batch, labelled by resource range): concurrent HEAD checks with a per-host
+   politeness cap, GET retry when a server refuses HEAD (405/501), a bounded timeout per URL; ocw-studio's status
+   rules: 400-599 broken, except 401/402/403/408/429/503 unchecked; any failure to check is `check_failed`.
+3. `summarize`: totals, and updates the Asset `ocw://external-resources/checked`, which schedules `wayback_submit`
+   (valid resources not captured in the last 30 days).
+
+**Schedule**: weekly, Mondays 04:00 UTC (cron `0 4 * * 1`); catchup off.
+
+**Connections**: `ocw_archive_db` (archive state DB).
+
+**Variables** (read at run time): `ENABLE_CHECK_EXTERNAL_RESOURCE_TASK` (default true: false skips the run),
+`LINK_CHECK_TIMEOUT_SECONDS` (30), `LINK_CHECK_PER_HOST_LIMIT` (4), `LINK_CHECK_MAX_CONCURRENCY` (100).
+
+**Params**: `site_filter` (site names or short ids; empty = all), `exclude` (sites to leave out).
+"""
+
+import datetime as dt
+
+from airflow.sdk import DAG, Param
+
+from ocw_operators.assets import EXTERNAL_RESOURCES_CHECKED
+from ocw_operators.dag_defaults import START_DATE, task_defaults
+from ocw_operators.operators.external_resources import (
+    CheckExternalResourcesOperator,
+    ListResourceBatchesOperator,
+    SummarizeLinkCheckOperator,
+)
+
+with DAG(
+    dag_id="external_resource_check",
+    schedule="0 4 * * 1",
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    tags=["ocw", "external-resources", "link-check"],
+    default_args=task_defaults(execution_timeout=dt.timedelta(minutes=30)),
+    params={
+        "site_filter": Param([], type="array", items={"type": "string"}, title="Sites (names or short ids)"),
+        "exclude": Param([], type="array", items={"type": "string"}, title="Sites to exclude"),
+    },
+) as dag:
+    batches = ListResourceBatchesOperator(
+        task_id="list_batches",
+        site_filter="{{ params.site_filter | join(',') }}",
+        exclude="{{ params.exclude | join(',') }}",
+    )
+    checks = CheckExternalResourcesOperator.partial(
+        task_id="check_batch",
+        pool="link_check",
+        map_index_template="{{ batch_label }}",
+        execution_timeout=dt.timedelta(minutes=20),
+    ).expand(resource_ids=batches.output)
+    summary = SummarizeLinkCheckOperator(
+        task_id="summarize", check_task_id="check_batch", outlets=[EXTERNAL_RESOURCES_CHECKED]
+    )
+    checks >> summary

@@ -1,0 +1,154 @@
+"""Operators for the weekly external-resource link check."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator, Context
+from airflow.sdk.exceptions import AirflowSkipException
+
+from ocw_operators.hooks.archive_db import ArchiveDbHook
+from ocw_operators.resources.store import (
+    CHECK_BATCH_SIZE,
+    chunked,
+    load_urls,
+    record_check_results,
+    select_resource_ids,
+)
+from ocw_operators.settings import variable_flag, variable_number
+
+# Airflow's [core] max_map_length: a longer list would fail the mapping; batches grow instead.
+MAX_MAPPED_BATCHES = 1024
+
+
+def batch_size_for(count: int, preferred: int = CHECK_BATCH_SIZE, max_batches: int = MAX_MAPPED_BATCHES) -> int:
+    """ocw-studio's batch size, grown just enough that the batch count stays mappable."""
+    needed = -(-count // max_batches) if count else preferred
+    return max(preferred, needed)
+
+
+class ListResourceBatchesOperator(BaseOperator):
+    """Select the resources to check and return them as batches of ids (the input of the mapped check).
+
+    Skips the whole run when the Variable ``ENABLE_CHECK_EXTERNAL_RESOURCE_TASK`` is false.
+
+    :param site_filter: only resources of these sites (name or short id); empty for all. (templated)
+    :param exclude: leave out resources of these sites. (templated)
+    :param batch_size: resources per mapped check task (ocw-studio uses 100).
+    :param archive_db_conn_id: Connection of the archive state DB.
+    """
+
+    template_fields: Sequence[str] = ("site_filter", "exclude")
+
+    def __init__(
+        self,
+        *,
+        site_filter: Sequence[str] | str = (),
+        exclude: Sequence[str] | str = (),
+        batch_size: int = CHECK_BATCH_SIZE,
+        archive_db_conn_id: str = ArchiveDbHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.site_filter = site_filter
+        self.exclude = exclude
+        self.batch_size = batch_size
+        self.archive_db_conn_id = archive_db_conn_id
+
+    def execute(self, context: Context) -> list[list[int]]:
+        if not variable_flag("ENABLE_CHECK_EXTERNAL_RESOURCE_TASK", True):
+            raise AirflowSkipException("External resource checks are disabled (ENABLE_CHECK_EXTERNAL_RESOURCE_TASK)")
+        hook = ArchiveDbHook(self.archive_db_conn_id)
+        hook.check_schema()
+        with hook.session() as session:
+            ids = select_resource_ids(session, sites=_as_list(self.site_filter), exclude=_as_list(self.exclude))
+        size = batch_size_for(len(ids), self.batch_size)
+        batches = chunked(ids, size)
+        self.log.info("%d external resources in %d batches of up to %d", len(ids), len(batches), size)
+        return batches
+
+
+class CheckExternalResourcesOperator(BaseOperator):
+    """Check one batch of resources concurrently and store each status (ocw-studio's status rules).
+
+    Checker tuning comes from Variables read at run time unless given here: ``LINK_CHECK_TIMEOUT_SECONDS``
+    (total per URL, default 30), ``LINK_CHECK_PER_HOST_LIMIT`` (default 4), ``LINK_CHECK_MAX_CONCURRENCY``
+    (default 100).
+
+    :param resource_ids: the batch (one element of the list from :class:`ListResourceBatchesOperator`).
+    :param archive_db_conn_id: Connection of the archive state DB.
+    """
+
+    template_fields: Sequence[str] = ("resource_ids",)
+
+    def __init__(
+        self,
+        *,
+        resource_ids: Sequence[int],
+        archive_db_conn_id: str = ArchiveDbHook.default_conn_name,
+        total_timeout_s: float | None = None,
+        per_host_limit: int | None = None,
+        max_concurrency: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.resource_ids = resource_ids
+        self.archive_db_conn_id = archive_db_conn_id
+        self.total_timeout_s = total_timeout_s
+        self.per_host_limit = per_host_limit
+        self.max_concurrency = max_concurrency
+
+    def _settings(self):
+        from ocw_operators.linkcheck.checker import CheckSettings  # noqa: PLC0415  (aiohttp only when checking)
+
+        return CheckSettings(
+            total_timeout_s=self.total_timeout_s or variable_number("LINK_CHECK_TIMEOUT_SECONDS", 30.0, minimum=1),
+            per_host_limit=int(self.per_host_limit or variable_number("LINK_CHECK_PER_HOST_LIMIT", 4, minimum=1)),
+            max_concurrency=int(self.max_concurrency or variable_number("LINK_CHECK_MAX_CONCURRENCY", 100, minimum=1)),
+        )
+
+    def execute(self, context: Context) -> dict[str, int]:
+        from ocw_operators.linkcheck.checker import check_links  # noqa: PLC0415
+
+        ids = [int(value) for value in self.resource_ids]
+        context["batch_label"] = f"resources {ids[0]}-{ids[-1]} ({len(ids)})" if ids else "empty batch"
+        hook = ArchiveDbHook(self.archive_db_conn_id)
+        with hook.session() as session:
+            items = load_urls(session, ids)
+        results = check_links(items, self._settings())
+        with hook.session() as session:
+            counts = record_check_results(session, results, dt.datetime.now(dt.UTC))
+        self.log.info("checked %d resources: %s", len(results), dict(counts))
+        return dict(counts)
+
+
+class SummarizeLinkCheckOperator(BaseOperator):
+    """Add up the batch counts, log them, and return them (the DAG attaches the checked-resources Asset).
+
+    :param check_task_id: task id of the mapped check whose XComs are summed.
+    """
+
+    def __init__(self, *, check_task_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.check_task_id = check_task_id
+
+    def execute(self, context: Context) -> dict[str, int]:
+        totals: Counter = Counter()
+        for counts in context["ti"].xcom_pull(task_ids=self.check_task_id, default=[]) or []:
+            totals.update(counts or {})
+        self.log.info("link check finished: %s", dict(totals))
+        for outlet in self.outlets:
+            context["outlet_events"][outlet].extra = {"counts": dict(totals)}
+        return dict(totals)
+
+
+def _as_list(value: Sequence[str] | str | None) -> list[str]:
+    """Params arrive as lists from the trigger form, or as comma-separated text from the CLI."""
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return [str(part).strip() for part in value if str(part).strip()]
