@@ -1,0 +1,88 @@
+"""``dag.test()`` of the weekly link check against the link-farm sandbox, asserting the archive DB."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from ocw_operators.db.engine import session_scope
+from ocw_operators.db.models import ExternalResource
+from ocw_operators.resources.importer import ResourceRecord, import_records, stable_uuid
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.airflow_e2e
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def link_farm(sandbox_runtime):
+    from ocw_sandbox.linkfarm import make_linkfarm_app
+
+    ports = sandbox_runtime.serve_many(make_linkfarm_app(), [0, 0])
+    return [f"http://127.0.0.1:{port}" for port in ports]
+
+
+@pytest.fixture(scope="module")
+def dag_bag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(ROOT / "dags"))
+
+
+EXPECTED = {
+    "/ok": ("valid", 200),
+    "/redirect/2": ("valid", 200),
+    "/status/404": ("broken", 404),
+    "/status/500": ("broken", 500),
+    "/status/403": ("unchecked", 403),
+    "/status/429": ("unchecked", 429),
+    "/head-405": ("valid", 200),
+    "/hang": ("check_failed", None),
+}
+
+
+def test_weekly_check_stores_every_status(airflow_db, archive_db_conn, archive_engine, link_farm, dag_bag, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_VAR_LINK_CHECK_TIMEOUT_SECONDS", "2")
+    first, second = link_farm
+    urls = {f"{first}{path}": expected for path, expected in EXPECTED.items()}
+    urls[f"http://127.0.0.1:{_closed_port()}/refused"] = ("check_failed", None)
+    urls[f"{second}/ok"] = ("valid", 200)
+    excluded = f"{second}/status/404"
+    records = [ResourceRecord(stable_uuid("course-a", url), "course-a", url, "a") for url in urls]
+    records.append(ResourceRecord(stable_uuid("course-b", excluded), "course-b", excluded, "b"))
+    with session_scope(archive_engine) as session:
+        import_records(session, records)
+
+    run = dag_bag.dags["external_resource_check"].test(run_conf={"site_filter": [], "exclude": ["b"]})
+
+    assert run.state == "success"
+    with session_scope(archive_engine) as session:
+        rows = {row.url: row for row in session.scalars(select(ExternalResource))}
+    for url, (status, code) in urls.items():
+        assert (rows[url].status, rows[url].external_url_response_code) == (status, code), url
+        assert rows[url].last_checked is not None
+    assert rows[excluded].status == "unchecked" and rows[excluded].last_checked is None
+    assert "timeout" in rows[f"{first}/hang"].check_error
+
+
+def test_disabled_check_skips_without_touching_the_db(
+    airflow_db, archive_db_conn, archive_engine, link_farm, dag_bag, monkeypatch
+):
+    monkeypatch.setenv("AIRFLOW_VAR_ENABLE_CHECK_EXTERNAL_RESOURCE_TASK", "false")
+    url = f"{link_farm[0]}/ok"
+    with session_scope(archive_engine) as session:
+        import_records(session, [ResourceRecord(stable_uuid("s", url), "s", url)])
+
+    run = dag_bag.dags["external_resource_check"].test()
+
+    assert run.state == "success"
+    with session_scope(archive_engine) as session:
+        assert session.scalars(select(ExternalResource.status)).one() == "unchecked"
