@@ -9,11 +9,13 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: install run sandbox test test-fast lint format bench clean
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip wheel 2> >(grep -v "is ignored: it is neither" >&2)
 	$(BIN)/pip install --quiet -r requirements.txt -r requirements-dev.txt -c constraints.txt \
 		2> >(grep -v "is ignored: it is neither" >&2)
+	# The package itself, editable: registers its connection types with Airflow (provider entry point).
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e . 2> >(grep -v "is ignored: it is neither" >&2)
 	touch $(STAMP)
 
 install: $(STAMP)
