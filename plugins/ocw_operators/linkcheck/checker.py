@@ -28,6 +28,7 @@ import contextlib
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
+from http.cookies import BaseCookie
 
 import aiohttp
 from yarl import URL
@@ -181,7 +182,7 @@ class _RedirectCookies:
                 self._jar = aiohttp.CookieJar(unsafe=True)  # unsafe: also keep cookies of IP-address hosts
             self._jar.update_cookies(response.cookies, response.url)
 
-    def for_url(self, url: URL) -> object | None:
+    def for_url(self, url: URL) -> BaseCookie[str] | None:
         return None if self._jar is None else self._jar.filter_cookies(url)
 
 
