@@ -7,11 +7,13 @@ and turns any exception into a failed check. This module keeps those rules (see
 
 * every URL of a batch is checked concurrently on one ``aiohttp`` session (connections are reused), with a
   global cap on requests in flight and a politeness cap per host (``scheme://host:port``);
-* a server that answers HEAD with 405 or 501 is asked once more with GET (only the status line and headers are
-  read; the body is never downloaded), because many servers refuse HEAD although the page is fine;
+* a server that answers HEAD with 405 or 501 is asked once more with GET, at the URL that refused HEAD (only the
+  status line and headers are read; the body is never downloaded), because many servers refuse HEAD although the
+  page is fine; the GET's final status is the one judged and recorded;
 * each URL has a bounded total time, all redirects and the GET fallback included; time spent waiting for a
   free slot is not charged to the URL, so a slow host cannot make other hosts' URLs time out;
-* redirects are followed up to ``max_redirects``, cookies set along one URL's redirect chain are sent on its
+* redirects are followed up to ``max_redirects`` (HEAD and GET hops together; requests' default is 30, which
+  only makes redirect loops slower to detect), cookies set along one URL's redirect chain are sent on its
   later hops (as ``requests`` does), and no cookie is shared between URLs;
 * URLs that are too long or not http(s) fail without any request.
 
@@ -226,7 +228,7 @@ class _LinkChecker:
         final_url, status = await self._follow("HEAD", url, state)
         if status in self._settings.get_fallback_statuses:
             # The server refuses HEAD (405) or never implemented it (501); GET tells whether the page is there.
-            final_url, status = await self._follow("GET", final_url, state)
+            _, status = await self._follow("GET", final_url, state)
         return status
 
     async def _follow(self, method: str, url: URL, state: _CheckState) -> tuple[URL, int]:
@@ -302,7 +304,9 @@ async def acheck_links(
 ) -> list[LinkCheckResult]:
     """Check every ``(resource_id, url)`` concurrently; results come back in input order.
 
-    A URL listed more than once is requested once and its outcome reported for each entry.
+    A URL listed more than once is requested once and its outcome reported for each entry. Time: a URL never
+    takes more than ``total_timeout_s`` on the wire, so a batch ends within roughly
+    ``ceil(URLs on the busiest host / per_host_limit) * total_timeout_s`` (size task timeouts from that).
     """
     items = list(items)
     if not items:
