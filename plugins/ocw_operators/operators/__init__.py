@@ -1,0 +1,1 @@
+"""Operators: each a thin, templated wrapper over a hook and a plain module."""
