@@ -390,6 +390,9 @@ class OaiEndpoint:
         return f'<resumptionToken completeListSize="{total}" cursor="{offset}">{_text(token)}</resumptionToken>'
 
 
+STORE_KEY = web.AppKey("dspace_store", DSpaceStore)
+INDEX_KEY = web.AppKey("oai_index", OaiIndex)
+
 # --- helpers ---------------------------------------------------------------------------------------------------
 
 
@@ -470,7 +473,7 @@ def _xml_response(body: str) -> web.Response:
 
 
 async def _import_now(request: web.Request) -> web.Response:
-    indexed = request.app["oai_index"].import_store()
+    indexed = request.app[INDEX_KEY].import_store()
     return web.json_response({"indexed": indexed})
 
 
@@ -508,9 +511,8 @@ def make_oai_app(
         admin_email=admin_email,
         auto_import=auto_import,
     )
-    app["store"] = store
-    app["oai_index"] = index
-    app["oai_endpoint"] = endpoint
+    app[STORE_KEY] = store
+    app[INDEX_KEY] = index
     resource = app.router.add_resource(base_url_path, name=ROUTE_NAME)
     resource.add_route("GET", endpoint.handle)
     resource.add_route("POST", endpoint.handle)
