@@ -27,9 +27,11 @@ Caveats of DSpace's transient deletion, which this module honours rather than hi
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from sqlalchemy import Engine, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -372,27 +374,34 @@ def upsert_items(session: Session, records: Sequence[OaiRecord], *, run_id: int 
     Deleted records carry no metadata, so they keep the title and dc.identifier.uri harvested earlier.
     """
     newest: dict[str, OaiRecord] = {}
-    for record in records:  # one row per handle: PostgreSQL refuses to update a row twice in one statement
+    # One row per handle, the newest: PostgreSQL refuses to update a row twice in one (batched) statement.
+    for record in records:
         kept = newest.get(record.handle)
         if kept is None or record.datestamp >= kept.datestamp:
             newest[record.handle] = record
     if not newest:
         return 0
     rows = [_row(record, run_id, now) for record in newest.values()]
+    # One cached statement executed with many parameter sets: compiling a fresh multi-VALUES statement for
+    # every page costs more than the whole database write.
+    session.execute(_upsert_statement(session.get_bind().dialect.name), rows)
+    return len(rows)
+
+
+@functools.cache
+def _upsert_statement(dialect: str) -> Any:
     table = OaiHarvestedItem.__table__
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = insert(table).values(rows)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table)
     excluded = statement.excluded
     keep_if_missing = ("identifier_uri", "identifier_key", "title")
     replace = ("oai_identifier", "datestamp", "set_specs", "deleted", "last_harvest_run_id", "last_harvested_on")
     set_ = {name: excluded[name] for name in replace}
     set_.update({name: func.coalesce(excluded[name], table.c[name]) for name in keep_if_missing})
     set_.update(vanished_on=None, updated_on=excluded["updated_on"])
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=["handle"], set_=set_, where=excluded["datestamp"] >= table.c.datestamp
     )
-    session.execute(statement)
-    return len(rows)
 
 
 def _row(record: OaiRecord, run_id: int | None, now: dt.datetime) -> dict:

@@ -10,7 +10,6 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
-from urllib.parse import urlsplit
 
 from lxml import etree
 
@@ -35,6 +34,12 @@ _TOKEN = f"{{{OAI_NS}}}resumptionToken"
 _SET = f"{{{OAI_NS}}}set"
 _IDENTIFY = f"{{{OAI_NS}}}Identify"
 _LIST_IDENTIFIERS = f"{{{OAI_NS}}}ListIdentifiers"
+_IDENTIFIER = f"{{{OAI_NS}}}identifier"
+_DATESTAMP = f"{{{OAI_NS}}}datestamp"
+_SET_SPEC = f"{{{OAI_NS}}}setSpec"
+_DC_PATH = f"{{{OAI_NS}}}metadata/{{{OAI_DC_NS}}}dc"
+_DC_TITLE = f"{{{DC_NS}}}title"
+_DC_IDENTIFIER = f"{{{DC_NS}}}identifier"
 
 
 # --- errors ----------------------------------------------------------------------------------------------
@@ -184,13 +189,19 @@ def parse_identify_response(source: IO[bytes]) -> RepositoryInfo:
     raise OaiProtocolError("Identify response has no <Identify> element")
 
 
+# The only elements the parsers act on; lxml filters out every other event before Python sees it.
+_INTERESTING = (_RECORD, _HEADER, _SET, _TOKEN, _ERROR, _IDENTIFY)
+
+
 def _finished_elements(source: IO[bytes], what: str) -> Iterator[etree._Element]:
-    """Yield each element as it ends; check the root first and raise OAI ``<error>`` answers."""
-    for event, element in iterparse_safely(source, events=("start", "end"), what=what):
-        if event == "start":
-            if element.getparent() is None and element.tag != _ROOT:
-                raise OaiProtocolError(f"{what} has root <{element.tag}>, not <OAI-PMH>")
-            continue
+    """Yield each interesting element as it ends, after checking the root; raise OAI ``<error>`` answers."""
+
+    def check_root(root: etree._Element) -> None:
+        if root.tag != _ROOT:
+            raise OaiProtocolError(f"{what} has root <{root.tag}>, not <OAI-PMH>")
+
+    events = iterparse_safely(source, events=("end",), tags=_INTERESTING, what=what, check_root=check_root)
+    for _event, element in events:
         if element.tag == _ERROR:
             raise oai_error(element.get("code", "oaiError"), text_of(element) or "")
         yield element
@@ -199,7 +210,7 @@ def _finished_elements(source: IO[bytes], what: str) -> Iterator[etree._Element]
 def _add_record(page: ListPage, header: etree._Element | None, record: etree._Element | None) -> None:
     if header is None:
         raise OaiProtocolError("record without a <header>")
-    identifier = text_of(header.find(f"{{{OAI_NS}}}identifier")) or ""
+    identifier = (header.findtext(_IDENTIFIER) or "").strip()
     try:
         page.records.append(_parse_record(identifier, header, record))
     except OaiRecordError as error:
@@ -208,23 +219,21 @@ def _add_record(page: ListPage, header: etree._Element | None, record: etree._El
 
 def _parse_record(identifier: str, header: etree._Element, record: etree._Element | None) -> OaiRecord:
     handle = handle_from_identifier(identifier)
-    datestamp_text = text_of(header.find(f"{{{OAI_NS}}}datestamp"))
-    if datestamp_text is None:
+    datestamp_text = (header.findtext(_DATESTAMP) or "").strip()
+    if not datestamp_text:
         raise OaiRecordError("header has no datestamp")
     deleted = header.get("status") == "deleted"
     title = identifier_uri = None
     if record is not None and not deleted:
-        dc = record.find(f"{{{OAI_NS}}}metadata/{{{OAI_DC_NS}}}dc")
+        dc = record.find(_DC_PATH)
         if dc is not None:
-            title = text_of(dc.find(f"{{{DC_NS}}}title"))
-            identifier_uri = pick_identifier_uri(
-                [text_of(element) or "" for element in dc.iterfind(f"{{{DC_NS}}}identifier")], handle
-            )
+            title = (dc.findtext(_DC_TITLE) or "").strip() or None
+            identifier_uri = pick_identifier_uri([(e.text or "").strip() for e in dc.iterfind(_DC_IDENTIFIER)], handle)
     return OaiRecord(
         oai_identifier=identifier,
         handle=handle,
         datestamp=parse_datestamp(datestamp_text),
-        set_specs=tuple(text_of(spec) or "" for spec in header.iterfind(f"{{{OAI_NS}}}setSpec")),
+        set_specs=tuple((spec.text or "").strip() for spec in header.iterfind(_SET_SPEC)),
         deleted=deleted,
         identifier_uri=identifier_uri,
         title=title,
@@ -238,7 +247,7 @@ def pick_identifier_uri(identifiers: list[str], handle: str) -> str | None:
     item, and oai_dc flattens every dc.identifier.* into ``dc:identifier``; the deposit's own URI (the course
     URL) is the first http(s) URL that is not the item's handle URL. Falls back to the handle URL.
     """
-    urls = [value for value in identifiers if urlsplit(value).scheme in ("http", "https")]
+    urls = [value for value in identifiers if value.lower().startswith(("http://", "https://"))]
     for url in urls:
         if not url.rstrip("/").endswith("/" + handle):
             return url

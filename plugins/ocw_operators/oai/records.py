@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 # A DSpace handle is "<prefix>/<suffix>", e.g. "1721.1/33971"; anything else is refused rather than stored.
 HANDLE_PATTERN = re.compile(r"^[0-9][0-9.]*/[A-Za-z0-9._-]+$")
+# The two OAI-PMH granularities: YYYY-MM-DD and YYYY-MM-DDThh:mm:ssZ (UTC).
+_DATESTAMP_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?$")
 # DSpace identifiers are "oai:<identifier prefix (host)>:<handle>".
 OAI_IDENTIFIER_PATTERN = re.compile(r"^oai:(?P<host>[A-Za-z0-9.-]+):(?P<handle>.+)$")
 
@@ -61,12 +63,14 @@ def collection_set_spec(collection_handle: str) -> str:
 def parse_datestamp(value: str) -> dt.datetime:
     """Parse an OAI datestamp of either granularity into an aware UTC datetime."""
     text = (value or "").strip()
+    if not _DATESTAMP_PATTERN.match(text):
+        raise OaiRecordError(f"datestamp {value!r} is not an OAI-PMH UTC datestamp")
     try:
-        if len(text) == 10:
-            return dt.datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=dt.UTC)
-        return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+        # fromisoformat is an order of magnitude faster than strptime; the pattern keeps it strict.
+        moment = dt.datetime.fromisoformat(text[:-1] if text.endswith("Z") else text)
     except ValueError as error:
-        raise OaiRecordError(f"datestamp {value!r} is not an OAI-PMH UTC datestamp") from error
+        raise OaiRecordError(f"datestamp {value!r} is not a valid date") from error
+    return moment.replace(tzinfo=dt.UTC)
 
 
 def format_datestamp(moment: dt.datetime, granularity: Granularity | str) -> str:

@@ -8,7 +8,7 @@ that declares a DOCTYPE at all is refused: the protocols we speak (OAI-PMH, SWOR
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO
 
 from lxml import etree
@@ -23,18 +23,25 @@ class MalformedXmlError(ValueError):
 
 
 def iterparse_safely(
-    source: IO[bytes], *, events: tuple[str, ...] = ("start", "end"), what: str = "XML document"
+    source: IO[bytes],
+    *,
+    events: tuple[str, ...] = ("end",),
+    tags: Sequence[str] | None = None,
+    what: str = "XML document",
+    check_root: Callable[[etree._Element], None] | None = None,
 ) -> Iterator[tuple[str, etree._Element]]:
     """Yield ``(event, element)`` pairs from ``source`` like ``lxml.etree.iterparse``, hardened.
 
-    The caller owns memory discipline: clear elements it has finished with (see :func:`release`).
-    ``what`` names the document in error messages (e.g. "OAI-PMH ListRecords response").
+    ``tags`` restricts the events to those elements (filtered inside lxml, which is much faster than
+    filtering in Python). The DOCTYPE check, and ``check_root`` with the root element, run before the first
+    element is handed out, or at the end for documents that produced no events. The caller owns memory
+    discipline: clear elements it has finished with (see :func:`release`). ``what`` names the document in
+    error messages.
     """
-    wanted = set(events)
-    parser_events = tuple(sorted(wanted | {"start"}))
     context = etree.iterparse(
         source,
-        events=parser_events,
+        events=events,
+        tag=tags,
         resolve_entities=False,
         load_dtd=False,
         dtd_validation=False,
@@ -47,17 +54,26 @@ def iterparse_safely(
     try:
         for event, element in context:
             if not checked:
-                _refuse_doctype(element, what)
+                _check_document(element.getroottree().getroot(), what, check_root)
                 checked = True
-            if event in wanted:
-                yield event, element
+            yield event, element
     except etree.XMLSyntaxError as error:
         raise MalformedXmlError(f"{what} is not well-formed XML: {error}") from error
-    if not checked:
+    root = context.root
+    if root is None:
         raise MalformedXmlError(f"{what} is empty")
+    if not checked:
+        _check_document(root, what, check_root)
 
 
-def _refuse_doctype(element: etree._Element, what: str) -> None:
+def _check_document(root: etree._Element, what: str, check_root: Callable[[etree._Element], None] | None) -> None:
+    refuse_doctype(root, what)
+    if check_root is not None:
+        check_root(root)
+
+
+def refuse_doctype(element: etree._Element, what: str) -> None:
+    """Raise :class:`UnsafeXmlError` when the document ``element`` belongs to declares any DTD."""
     docinfo = element.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
         raise UnsafeXmlError(f"{what} declares a DOCTYPE/DTD, which is refused (entity expansion and XXE risk)")
