@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.log import mask_secret
 
 from ocw_operators.oai.client import OaiClient, OaiClientSettings, redact_url
 from ocw_operators.oai.protocol import ListPage, OaiRecord, OaiSet, RepositoryInfo
@@ -86,6 +88,10 @@ class DSpaceOaiHook(BaseHook):
         if not host:
             raise AirflowException(f"Connection {conn.conn_id!r} needs host (the OAI-PMH base URL or host name)")
         if "://" in host:
+            embedded = urlsplit(host).password
+            if embedded:
+                # A password written into the URL is not a Connection password, so Airflow does not mask it.
+                mask_secret(embedded)
             return host
         scheme = conn.schema or "https"
         port = f":{conn.port}" if conn.port else ""

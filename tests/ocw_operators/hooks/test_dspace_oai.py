@@ -57,10 +57,13 @@ def test_missing_host_and_bad_urls_are_clear_errors(monkeypatch):
 
 
 def test_credentials_become_basic_auth_and_stay_out_of_the_endpoint(monkeypatch):
+    masked = []
+    monkeypatch.setattr("ocw_operators.hooks.dspace_oai.mask_secret", masked.append)
     set_connection(monkeypatch, host="https://harvester:hunter2@d/oai/request", login="harvester", password="pw")
     hook = DSpaceOaiHook()
     assert hook.get_conn().session.auth == ("harvester", "pw")
     assert hook.endpoint == "https://d/oai/request"
+    assert masked == ["hunter2"], "a password written into the URL is masked in task logs"
 
 
 def test_verbs_and_test_connection_against_the_sandbox(monkeypatch, sandbox_runtime):
