@@ -203,9 +203,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "meets_target": large["streaming"]["records_per_s"] >= TARGET_RECORDS_PER_SECOND,
         # Memory independent of the record count: peak RSS growth between the sizes, relative to the small size.
         "streaming_peak_rss_growth_mib": round(growth, 1),
-        "baseline_peak_rss_growth_mib": round(
-            large["baseline"]["peak_rss_mib"] - small["baseline"]["peak_rss_mib"], 1
-        ),
+        "baseline_peak_rss_growth_mib": round(large["baseline"]["peak_rss_mib"] - small["baseline"]["peak_rss_mib"], 1),
     }
 
 
