@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -462,10 +462,3 @@ def _continues(run: OaiHarvestRun, mode: HarvestMode, from_text: str, until_text
 
 def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def harvested_count(session: Session, handles: Iterable[str] | None = None) -> int:
-    query = select(func.count()).select_from(OaiHarvestedItem)
-    if handles is not None:
-        query = query.where(OaiHarvestedItem.handle.in_(list(handles)))
-    return session.scalar(query) or 0

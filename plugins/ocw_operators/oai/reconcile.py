@@ -141,7 +141,12 @@ def _outcome(
 
 
 def _apply(
-    retirements: RetirementRecords, deposit: RetirementDeposit, outcome: Outcome, items: HarvestedItems, *, now
+    retirements: RetirementRecords,
+    deposit: RetirementDeposit,
+    outcome: Outcome,
+    items: HarvestedItems,
+    *,
+    now: dt.datetime,
 ) -> None:
     if outcome in (Outcome.WITHDRAWN, Outcome.EXPUNGED):
         retirements.mark_withdrawn(deposit.course_id, deposit.handle or "", expunged=outcome is Outcome.EXPUNGED)
