@@ -38,8 +38,12 @@ def as_bool(value: Any) -> bool:
     raise AirflowException(f"expected a boolean, got {value!r}")
 
 
-def parse_moment(value: Any, what: str) -> dt.datetime | None:
-    """An optional ISO-8601 date or date-time (naive means UTC) from a Param; None/"" means not set."""
+def parse_moment(value: Any, what: str, *, end_of_day: bool = False) -> dt.datetime | None:
+    """An optional ISO-8601 date or date-time (naive means UTC) from a Param; None/"" means not set.
+
+    With ``end_of_day`` a bare date means its last second, so an inclusive ``until`` of "2026-03-31" covers
+    the whole of March 31.
+    """
     if value is None or (isinstance(value, str) and value.strip() in ("", "None")):
         return None
     if isinstance(value, dt.datetime):
@@ -50,6 +54,8 @@ def parse_moment(value: Any, what: str) -> dt.datetime | None:
             moment = dt.datetime.fromisoformat(text)
         except ValueError as error:
             raise AirflowException(f"{what} {value!r} is not an ISO-8601 date or date-time") from error
+    if end_of_day and isinstance(value, str) and len(value.strip()) == 10:
+        moment += dt.timedelta(days=1, seconds=-1)
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
 
 
@@ -144,7 +150,7 @@ class DSpaceOaiHarvestOperator(BaseOperator):
 
     def _request(self, context: Context, granularity: Any) -> HarvestRequest:
         start = parse_moment(self.harvest_from, "harvest_from")
-        end = parse_moment(self.harvest_until, "harvest_until")
+        end = parse_moment(self.harvest_until, "harvest_until", end_of_day=True)
         if start or end:
             return HarvestRequest(HarvestMode.WINDOW, from_=start, until=end)
         if as_bool(self.full_reharvest):

@@ -61,6 +61,16 @@ def test_params_choose_full_or_an_explicit_window():
     )  # fmt: skip
 
 
+def test_a_bare_until_date_covers_the_whole_day():
+    operator = DSpaceOaiHarvestOperator(task_id="h", harvest_from="2026-03-01", harvest_until="2026-03-31")
+    request = request_for(operator, context())
+    assert (request.from_, request.until) == (
+        dt.datetime(2026, 3, 1, tzinfo=dt.UTC), dt.datetime(2026, 3, 31, 23, 59, 59, tzinfo=dt.UTC),
+    )  # fmt: skip
+    exact = DSpaceOaiHarvestOperator(task_id="h", harvest_until="2026-03-31T12:00:00Z")
+    assert request_for(exact, context()).until == dt.datetime(2026, 3, 31, 12, tzinfo=dt.UTC)
+
+
 def test_bad_params_are_clear_errors():
     with pytest.raises(AirflowException, match="harvest_from 'last tuesday'"):
         request_for(DSpaceOaiHarvestOperator(task_id="h", harvest_from="last tuesday"), context())
