@@ -22,13 +22,17 @@ ASCII_PUNCTUATION = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 # Bounds keep a hostile document (thousands of unclosed brackets) linear instead of quadratic.
 MAX_LINK_TEXT_CHARS = 4000
 MAX_LABEL_CHARS = 999
+MAX_DESTINATION_CHARS = 4096
+MAX_TITLE_CHARS = 2000
+# cmark's limit on nested parentheses in a destination; it also bounds the scan of hostile "[a](" runs.
+MAX_PAREN_DEPTH = 32
 
 _FENCE_OPEN = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _BLANK_LINE = re.compile(r"\n[ \t]*(?:\n|$)")
 _BACKTICK_RUN = re.compile(r"`+")
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _SHORTCODE = re.compile(r"\{\{<.*?>\}\}|\{\{%.*?%\}\}", re.DOTALL)
-_AUTOLINK = re.compile(r"<(?P<uri>[A-Za-z][A-Za-z0-9+.\-]{1,31}:[^\s<>\x00-\x1f]*)>")
+_AUTOLINK = re.compile(r"<(?P<uri>[A-Za-z][A-Za-z0-9+.\-]{1,31}:[^\s<>\x00-\x1f]{0,4096})>")
 _DEFINITION = re.compile(
     r"^ {0,3}\[(?P<label>(?:[^\[\]\\\n]|\\.){1,999})\]:[ \t]*"
     r"(?P<dest><(?:[^<>\\\n]|\\.)*>|[^\s<][^\s]*)"
@@ -259,6 +263,7 @@ class _LinkScanner:
         self.opaque = opaque
         self.code_spans = code_spans
         self._newlines = [index for index, char in enumerate(body) if char == "\n"]
+        self._closing_brackets = self._match_brackets()
 
     def line_of(self, index: int) -> int:
         return bisect.bisect_left(self._newlines, index) + 1
@@ -351,31 +356,41 @@ class _LinkScanner:
         )
 
     def _find_text_end(self, open_index: int) -> int | None:
+        close_index = self._closing_brackets.get(open_index)
+        if close_index is None or close_index - open_index > MAX_LINK_TEXT_CHARS:
+            return None
+        return close_index
+
+    def _match_brackets(self) -> dict[int, int]:
+        """Pair every ``[`` with its ``]`` in one pass (a per-bracket search would be quadratic on hostile input).
+
+        Brackets inside code spans and escaped brackets do not count; pairs never cross a paragraph break,
+        a fenced code block or a reference definition.
+        """
         body = self.body
-        depth = 0
-        index = open_index
-        limit = min(len(body), open_index + MAX_LINK_TEXT_CHARS)
-        while index < limit:
-            span = self.code_spans.containing(index)
-            if span:
+        pairs: dict[int, int] = {}
+        open_brackets: list[int] = []
+        index = 0
+        while index < len(body):
+            char = body[index]
+            if char == "`" and (span := self.code_spans.containing(index)):
                 index = span[1]
                 continue
-            if self.blocks.containing(index):
-                return None
-            char = body[index]
+            if (index == 0 or body[index - 1] == "\n") and (block := self.blocks.containing(index)):
+                open_brackets.clear()
+                index = block[1]
+                continue
             if char == "\\":
                 index += 2
                 continue
             if char == "\n" and _BLANK_LINE.match(body, index):
-                return None  # a link never spans paragraphs
-            if char == "[":
-                depth += 1
-            elif char == "]":
-                depth -= 1
-                if depth == 0:
-                    return index
+                open_brackets.clear()
+            elif char == "[":
+                open_brackets.append(index)
+            elif char == "]" and open_brackets:
+                pairs[open_brackets.pop()] = index
             index += 1
-        return None
+        return pairs
 
     def _find_label_end(self, open_index: int) -> int | None:
         body = self.body
@@ -439,13 +454,15 @@ def _parse_inline_tail(body: str, open_paren: int) -> tuple[str, int] | None:
 def _parse_destination(body: str, index: int) -> tuple[str, int] | None:
     if body.startswith("<", index):
         close = index + 1
-        while close < len(body) and body[close] not in ">\n<":
+        limit = min(len(body), close + MAX_DESTINATION_CHARS)
+        while close < limit and body[close] not in ">\n<":
             close += 2 if body[close] == "\\" else 1
-        if close >= len(body) or body[close] != ">":
+        if close >= limit or body[close] != ">":
             return None
         return body[index + 1 : close], close + 1
     start, depth = index, 0
-    while index < len(body):
+    limit = min(len(body), index + MAX_DESTINATION_CHARS)
+    while index < limit:
         char = body[index]
         if char == "\\" and index + 1 < len(body) and body[index + 1] in ASCII_PUNCTUATION:
             index += 2
@@ -454,13 +471,15 @@ def _parse_destination(body: str, index: int) -> tuple[str, int] | None:
             break
         if char == "(":
             depth += 1
+            if depth > MAX_PAREN_DEPTH:
+                return None
         elif char == ")":
             if depth == 0:
                 break
             depth -= 1
         index += 1
-    if depth:
-        return None  # unbalanced parentheses: not a link destination
+    if depth or index == limit < len(body):
+        return None  # unbalanced parentheses or absurdly long: not a link destination
     return body[start:index], index
 
 
@@ -468,8 +487,9 @@ def _parse_title(body: str, index: int) -> int | None:
     """End index (after the closing quote) of the link title starting at ``index``."""
     closer = _TITLE_CLOSERS[body[index]]
     index += 1
-    while index < len(body) and body[index] != closer:
+    limit = min(len(body), index + MAX_TITLE_CHARS)
+    while index < limit and body[index] != closer:
         if body[index] == "\n" and _BLANK_LINE.match(body, index):
             return None
         index += 2 if body[index] == "\\" else 1
-    return index + 1 if index < len(body) else None
+    return index + 1 if index < limit else None
