@@ -12,6 +12,7 @@ import os
 import secrets
 import sys
 from collections.abc import Sequence
+from typing import TextIO
 
 from sqlalchemy import Engine
 
@@ -114,7 +115,8 @@ def _check_schema(engine: Engine) -> str | None:
     return None
 
 
-def print_report(report: ImportReport, stream=sys.stdout) -> None:
+def print_report(report: ImportReport, stream: TextIO | None = None) -> None:
+    stream = stream or sys.stdout
     summary = report.summary()
     mode = "committed" if report.commit else "dry run (nothing saved)"
     print(f"run {report.run_id}: {mode}", file=stream)
