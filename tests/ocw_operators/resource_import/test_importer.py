@@ -431,3 +431,16 @@ def test_writes_leave_no_temporary_files(archive_engine, sites_dir):
     run(archive_engine, sites_dir)
     leftovers = [name for _, _, files in os.walk(sites_dir) for name in files if name.endswith(".tmp")]
     assert leftovers == []
+
+
+def test_the_demo_site_set_imports_cleanly(archive_engine, tmp_path):
+    import shutil
+
+    demo = tmp_path / "demo"
+    shutil.copytree(FIXTURES.parents[1] / "include" / "demo" / "sites", demo)
+    report = run(archive_engine, demo)
+    summary = report.summary()
+    assert summary["site_errors"] == []
+    assert summary["sites_processed"] == 2
+    assert summary["resources_created"] == 8
+    assert "https://code.example.com" not in resources(archive_engine)
