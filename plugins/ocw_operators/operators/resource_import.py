@@ -18,6 +18,7 @@ from ocw_operators.resource_import import (
     created_resource_ids,
     import_sites,
 )
+from ocw_operators.resource_import.report import SiteStatus
 from ocw_operators.resource_import.resource_fields import DEFAULT_SITEMAP_DOMAIN
 
 _TRUE_STRINGS = {"true", "1", "yes", "on"}
@@ -159,7 +160,7 @@ class ExternalResourceImportOperator(BaseOperator):
             summary["files_rewritten"],
         )
         for skipped in report.sites:
-            if skipped.status == "skipped":
+            if skipped.status is SiteStatus.SKIPPED:
                 self.log.info("Skipped site %s: %s", skipped.name, skipped.reason)
         for failed in report.errors:
             self.log.error("Site %s: %s", failed.name, failed.reason)

@@ -235,11 +235,10 @@ class SitePlan:
 
 
 class _SitePlanner:
-    def __init__(self, plan: SitePlan, catalog: ResourceCatalog, report: ImportReport, errors: list[str]) -> None:
+    def __init__(self, plan: SitePlan, catalog: ResourceCatalog, report: ImportReport) -> None:
         self.plan = plan
         self.catalog = catalog
         self.report = report
-        self.errors = errors
 
     def row(self, **values: Any) -> ReportRow:
         row = ReportRow(site_name=self.plan.meta.name, site_short_id=self.plan.meta.short_id, **values)
@@ -405,8 +404,9 @@ def plan_site(
     """Everything one site needs (rewrites, resources, references); reads files and the DB, writes nothing."""
     plan = SitePlan(site=site, meta=meta)
     errors: list[str] = []
-    planner = _SitePlanner(plan, catalog, report, errors)
+    planner = _SitePlanner(plan, catalog, report)
     pages: list[tuple[ContentPage, ScanResult]] = []
+    convert_links = Rule.LINK_TO_EXTERNAL_RESOURCE in options.rules
     for page in iter_content_pages(site):
         if isinstance(page, SiteFileError):
             errors.append(str(page))
@@ -416,8 +416,9 @@ def plan_site(
             continue
         if page.relative_path.startswith(RESOURCE_PAGES_DIR + "/") and page.uid:
             plan.resource_page_uids.add(page.uid)
-        pages.append((page, scan_markdown(page.body)))
-    if Rule.LINK_TO_EXTERNAL_RESOURCE in options.rules:
+        if convert_links:
+            pages.append((page, scan_markdown(page.body)))
+    if convert_links:
         planner.plan_pages(pages)
     if Rule.NAV_ITEM_TO_EXTERNAL_RESOURCE in options.rules:
         try:
@@ -425,8 +426,13 @@ def plan_site(
         except SiteFileError as error:
             errors.append(str(error))
             menus = None
-        if menus:
-            planner.plan_menus(menus)
+        if menus is not None and menus.has_comments and menus.has_external_items:
+            # safe_dump cannot keep comments; refusing beats silently deleting what the author wrote.
+            errors.append(
+                f"{MENUS_PATH}: has YAML comments that rewriting would drop; remove them to convert its items"
+            )
+        elif menus is not None:
+            planner.plan_menus(menus.menus)
     return plan, errors
 
 

@@ -191,7 +191,24 @@ def _parse_yaml_mapping(data: str) -> dict[str, Any]:
     return parsed
 
 
-def read_menus(site: SiteFolder) -> dict[str, list[dict[str, Any]]] | None:
+@dataclass(frozen=True)
+class MenusFile:
+    menus: dict[str, list[dict[str, Any]]]
+    has_comments: bool
+
+    @property
+    def has_external_items(self) -> bool:
+        return any(
+            isinstance(item.get("url"), str) and "://" in item["url"] for items in self.menus.values() for item in items
+        )
+
+
+# A "#" at the start of a line or after whitespace starts a YAML comment (a quoted " #" is a rare false positive,
+# which only makes the importer refuse to rewrite the file).
+_YAML_COMMENT = re.compile(r"(?:^|\s)#", re.MULTILINE)
+
+
+def read_menus(site: SiteFolder) -> MenusFile | None:
     """The site's navigation menus (``config/_default/menus.yaml``), or None when the site has none."""
     path = site.path / MENUS_PATH
     if not path.exists() and not path.is_symlink():
@@ -206,7 +223,7 @@ def read_menus(site: SiteFolder) -> dict[str, list[dict[str, Any]]] | None:
     for menu_name, items in data.items():
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
             raise SiteFileError(MENUS_PATH, f"menu {menu_name!r} must be a list of mappings")
-    return data
+    return MenusFile(menus=data, has_comments=bool(_YAML_COMMENT.search(source.text)))
 
 
 def dump_menus(menus: dict[str, list[dict[str, Any]]]) -> str:

@@ -444,3 +444,15 @@ def test_the_demo_site_set_imports_cleanly(archive_engine, tmp_path):
     assert summary["sites_processed"] == 2
     assert summary["resources_created"] == 8
     assert "https://code.example.com" not in resources(archive_engine)
+
+
+def test_a_menu_with_comments_is_not_rewritten(archive_engine, sites_dir):
+    menus = sites_dir / "6.001-fall-2005" / "config" / "_default" / "menus.yaml"
+    menus.write_text("# Maintained by the course team\n" + menus.read_text())
+    before = menus.read_bytes()
+    report = run(archive_engine, sites_dir, rules=("nav_item_to_external_resource",))
+    assert menus.read_bytes() == before
+    assert "has YAML comments that rewriting would drop" in report.errors[0].reason
+    assert (sites_dir / "18.06-spring-2010/config/_default/menus.yaml").read_text() == (
+        EXPECTED / "config/_default/menus.yaml"
+    ).read_text()
