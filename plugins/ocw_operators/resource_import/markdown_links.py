@@ -39,6 +39,9 @@ _DEFINITION = re.compile(
     r"(?:[ \t]+(?P<title>\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|\((?:[^()\\\n]|\\.)*\)))?[ \t]*$",
     re.MULTILINE,
 )
+_LINK_START = re.compile(r"[\[!<]")
+_BRACKET_EVENT = re.compile(r"[\[\]\\`\n]")
+_BACKSLASH_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 
 
@@ -88,17 +91,8 @@ def unescape_destination(raw: str) -> str:
 
     Only ``&name;`` forms are decoded: ``html.unescape`` would also turn ``?a=1&copy=2`` into ``©=2``.
     """
-    out: list[str] = []
-    i = 0
-    while i < len(raw):
-        char = raw[i]
-        if char == "\\" and i + 1 < len(raw) and raw[i + 1] in ASCII_PUNCTUATION:
-            out.append(raw[i + 1])
-            i += 2
-            continue
-        out.append(char)
-        i += 1
-    return _ENTITY.sub(lambda match: html.unescape(match.group(0)), "".join(out))
+    unescaped = _BACKSLASH_ESCAPE.sub(r"\1", raw) if "\\" in raw else raw
+    return _ENTITY.sub(lambda match: html.unescape(match.group(0)), unescaped) if "&" in unescaped else unescaped
 
 
 def scan_markdown(body: str) -> ScanResult:
@@ -262,7 +256,7 @@ class _LinkScanner:
         self.blocks = blocks
         self.opaque = opaque
         self.code_spans = code_spans
-        self._newlines = [index for index, char in enumerate(body) if char == "\n"]
+        self._newlines = [match.start() for match in re.finditer("\n", body)]
         self._closing_brackets = self._match_brackets()
 
     def line_of(self, index: int) -> int:
@@ -272,22 +266,22 @@ class _LinkScanner:
         links: list[MarkdownLink] = []
         body = self.body
         position = 0
-        length = len(body)
-        while position < length:
+        while (candidate := _LINK_START.search(body, position)) is not None:
+            position = candidate.start()
             region = self.opaque.containing(position) or self.code_spans.containing(position)
             if region:
                 position = region[1]
                 continue
             char = body[position]
-            if char not in "[!<" or _is_escaped(body, position):
-                position += 1
-                continue
             link: MarkdownLink | None = None
-            if char == "<":
+            if _is_escaped(body, position):
+                link = None
+            elif char == "<":
                 link = self._autolink_at(position)
-            elif char == "!" and body.startswith("[", position + 1):
-                link = self._bracketed_at(position + 1, image_start=position)
-            elif char == "[":
+            elif char == "!":
+                if body.startswith("[", position + 1):
+                    link = self._bracketed_at(position + 1, image_start=position)
+            else:
                 link = self._bracketed_at(position, image_start=None)
             if link is None:
                 position += 1
@@ -370,26 +364,26 @@ class _LinkScanner:
         body = self.body
         pairs: dict[int, int] = {}
         open_brackets: list[int] = []
-        index = 0
-        while index < len(body):
+        first_block = self.blocks.containing(0)
+        position = first_block[1] if first_block else 0
+        while (event := _BRACKET_EVENT.search(body, position)) is not None:
+            index = event.start()
             char = body[index]
+            position = index + 1
             if char == "`" and (span := self.code_spans.containing(index)):
-                index = span[1]
-                continue
-            if (index == 0 or body[index - 1] == "\n") and (block := self.blocks.containing(index)):
-                open_brackets.clear()
-                index = block[1]
-                continue
-            if char == "\\":
-                index += 2
-                continue
-            if char == "\n" and _BLANK_LINE.match(body, index):
-                open_brackets.clear()
+                position = span[1]
+            elif char == "\\":
+                position = index + 2
+            elif char == "\n":
+                if _BLANK_LINE.match(body, index):
+                    open_brackets.clear()
+                if block := self.blocks.containing(index + 1):
+                    open_brackets.clear()
+                    position = block[1]
             elif char == "[":
                 open_brackets.append(index)
-            elif char == "]" and open_brackets:
+            elif open_brackets:  # "]"
                 pairs[open_brackets.pop()] = index
-            index += 1
         return pairs
 
     def _find_label_end(self, open_index: int) -> int | None:
