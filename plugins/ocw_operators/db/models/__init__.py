@@ -3,5 +3,14 @@
 from ocw_operators.db.base import Base
 from ocw_operators.db.models.ratelimit import RateLimitBucket
 from ocw_operators.db.models.resources import ExternalResource, ResourceStatus, WaybackStatus
+from ocw_operators.db.models.retirement import CourseRetirement, RetirementState
 
-__all__ = ["Base", "ExternalResource", "RateLimitBucket", "ResourceStatus", "WaybackStatus"]
+__all__ = [
+    "Base",
+    "CourseRetirement",
+    "ExternalResource",
+    "RateLimitBucket",
+    "ResourceStatus",
+    "RetirementState",
+    "WaybackStatus",
+]
