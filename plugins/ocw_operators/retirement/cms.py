@@ -2,7 +2,8 @@
 
 The CMS (a Zope/Plone site) authenticates with ``__ac_name``/``__ac_password`` form variables, which the
 legacy engine sent in the query string. Credentials in a URL leak into access logs, proxies and exception
-messages, so this client sends them in the POST body (``auth_style="form"``, the default) or as HTTP Basic;
+messages, so this client sends them in the POST body and as HTTP Basic on GETs (``auth_style="form"``, the
+default) or as HTTP Basic throughout (``"basic"``);
 ``"query"`` exists only for a CMS that accepts nothing else. Whatever the style, every error message is built
 here from redacted URLs, and exceptions from ``requests`` (which quote the full URL) are never re-raised.
 """
@@ -86,18 +87,21 @@ class CmsClient:
     def _request(self, method: str, path: str, *, params: dict[str, str] | None = None, stream: bool = False):
         url = self._url(path)
         params = dict(params or {})
-        data = None
+        data, auth = None, None
         if self.settings.auth_style == "query":
             params |= self._credentials()
         elif self.settings.auth_style == "form" and method == "POST":
             data = {**params, **self._credentials()}
             params = {}
+        elif self.settings.auth_style == "form":
+            auth = (self.settings.username, self.settings.password)  # a GET has no body: HTTP Basic
         try:
             response = self.session.request(
                 method,
                 url,
                 params=params or None,
                 data=data,
+                auth=auth,
                 timeout=(self.settings.connect_timeout, self.settings.read_timeout),
                 stream=stream,
                 allow_redirects=False,

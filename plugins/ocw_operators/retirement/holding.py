@@ -58,8 +58,8 @@ class FileRecord:
 @dataclass(frozen=True)
 class FetchSummary:
     course_id: str
-    downloaded: int
-    skipped: int
+    files_downloaded: int
+    files_skipped: int
     bytes_downloaded: int
 
     def to_json(self) -> dict[str, Any]:

@@ -127,7 +127,7 @@ def parse_receipt(body: bytes, status: int, *, location: str | None) -> DepositR
     handle means the item is in DSpace's workflow: accepted, the handle will follow when it is archived.
     """
     root = parse_xml(body, source=f"SWORD deposit receipt (HTTP {status})", max_bytes=MAX_RECEIPT_BYTES)
-    if etree.QName(root).tag != f"{{{ATOM_NS}}}entry":
+    if root.tag != f"{{{ATOM_NS}}}entry":
         raise SwordOutcomeUnknownError(
             f"DSpace answered HTTP {status} with <{etree.QName(root).localname}>, not an Atom entry"
         )

@@ -149,8 +149,11 @@ class StreamingZipWriter:
         count = len(self._members)
         if count >= ZIP64_ENTRY_LIMIT or directory_size >= ZIP64_LIMIT or directory_offset >= ZIP64_LIMIT:
             zip64_end_offset = self._offset
-            self._write(_ZIP64_END.pack(0x06064B50, 44, (_UNIX << 8) | 45, 45, 0, 0, count, count,
-                                        directory_size, directory_offset))  # fmt: skip
+            self._write(
+                _ZIP64_END.pack(
+                    0x06064B50, 44, (_UNIX << 8) | 45, 45, 0, 0, count, count, directory_size, directory_offset
+                )
+            )
             self._write(_ZIP64_LOCATOR.pack(0x07064B50, 0, zip64_end_offset, 1))
         self._write(
             _END_OF_CENTRAL_DIR.pack(
