@@ -176,6 +176,9 @@ def _authorized(request: web.Request, form: dict, username: str, password: str) 
     return name == username and secret == password
 
 
+CMS_STATE = web.AppKey("cms_state", CmsState)
+
+
 class _CmsViews:
     """The CMS's request handlers over one :class:`CmsState`."""
 
@@ -247,10 +250,10 @@ class _CmsViews:
 def make_cms_app(
     courses: Iterable[SandboxCourse] = (), *, username: str, password: str, queue: list[str] | None = None
 ) -> web.Application:
-    """The CMS application; ``app["cms"]`` is its :class:`CmsState` (courses, queue, handle calls)."""
+    """The CMS application; ``app[CMS_STATE]`` is its :class:`CmsState` (courses, queue, handle calls)."""
     app = make_app("cms")
     state = CmsState(courses={course.course_id: course for course in courses}, queue=list(queue or []))
-    app["cms"] = state
+    app[CMS_STATE] = state
     views = _CmsViews(state, username, password)
     course_path = "/courses/{department}/{slug}"
     app.router.add_get("/retirement_queue", views.retirement_queue, name="retirement_queue")

@@ -15,7 +15,7 @@ Speaks what DSpace's ``dspace-sword`` and ``dspace-swordv2`` modules speak (see 
 The upload is spooled to disk while its MD5 is computed, then unpacked entry by entry into a temporary
 directory (never held in memory), ``mets.xml`` is checked (root, PROFILE, MODS or DIM title and
 dc.identifier.uri, every FLocat present, MD5 CHECKSUMs) and the item is created in the store.
-``state.workflow = True`` makes deposits go into the workflow; ``store.touch(handle, in_workflow=False)``
+``app[SWORD_STATE].workflow = True`` makes deposits go into the workflow; ``store.touch(handle, in_workflow=False)``
 finishes them. 5xx and hangs come from the fault middleware (route names ``sword_deposit``,
 ``swordv2_deposit``, ``swordv2_edit``).
 """
@@ -63,6 +63,10 @@ class SwordState:
     max_upload_size: int = 0  # 0 = unlimited, as sword-server.max-upload-size
     deposits: list[dict] = field(default_factory=list)
     edit_ids: dict[str, str] = field(default_factory=dict)  # v2 Edit-IRI id -> handle
+
+
+SWORD_STATE = web.AppKey("sword_state", SwordState)
+STORE = web.AppKey("dspace_store", DSpaceStore)
 
 
 class SwordFailure(Exception):
@@ -433,7 +437,7 @@ def make_dspace_app(
     """The SWORD v1 + v2 deposit application over ``store``.
 
     :param collections: collection handle -> name; deposits to other handles get BadUrl. None accepts any.
-    :param workflow: start in workflow mode (202, no handle); switch later with ``app["sword"].workflow``.
+    :param workflow: start in workflow mode (202, no handle); switch later with ``app[SWORD_STATE].workflow``.
     :param max_upload_size: bytes; 0 means unlimited.
     """
     app = make_app("dspace")
@@ -447,8 +451,8 @@ def make_dspace_app(
         spool_dir=Path(spool_dir) if spool_dir else None,
         handle_base=handle_base,
     )
-    app["sword"] = state
-    app["store"] = store
+    app[SWORD_STATE] = state
+    app[STORE] = store
 
     async def deposit_v1(request: web.Request) -> web.StreamResponse:
         return await handler.deposit(request, 1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -75,6 +76,8 @@ class CmsClient:
         self.session.trust_env = False
         if settings.auth_style == "basic":
             self.session.auth = (settings.username, settings.password)
+        if settings.auth_style == "query":
+            logging.getLogger("urllib3.connectionpool").addFilter(_URLLIB3_FILTER)
 
     # -- plumbing ------------------------------------------------------------------------------------------------
 
@@ -95,6 +98,7 @@ class CmsClient:
             params = {}
         elif self.settings.auth_style == "form":
             auth = (self.settings.username, self.settings.password)  # a GET has no body: HTTP Basic
+        failure = None
         try:
             response = self.session.request(
                 method,
@@ -107,7 +111,11 @@ class CmsClient:
                 allow_redirects=False,
             )
         except requests.RequestException as error:
-            raise CmsError(f"CMS request {method} {redact_url(url)} failed: {error.__class__.__name__}") from None
+            failure = CmsError(f"CMS request {method} {redact_url(url)} failed: {error.__class__.__name__}")
+        if failure is not None:
+            # Raised outside the except block: requests' exception quotes the full URL and must not even
+            # travel as __context__ into a traceback.
+            raise failure
         if response.status_code == 404:
             response.close()
             raise CourseNotFoundError(f"the CMS has nothing at {redact_url(url)} (HTTP 404)")
@@ -174,10 +182,26 @@ class CmsClient:
 
 
 def _chunks(response: requests.Response) -> Iterator[bytes]:
+    failure = None
     try:
         yield from response.iter_content(CHUNK_BYTES)
     except requests.RequestException as error:
-        raise CmsError(f"download from {redact_url(response.url)} was cut off: {error.__class__.__name__}") from None
+        failure = CmsError(f"download from {redact_url(response.url)} was cut off: {error.__class__.__name__}")
+    if failure is not None:
+        raise failure
+
+
+class _RedactQueryStrings(logging.Filter):
+    """Strip query strings from urllib3's request log lines (they carry the credentials in ``query`` style)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "__ac_" in message:
+            record.msg, record.args = re.sub(r"\?[^\s\"]*", "?<redacted>", message), ()
+        return True
+
+
+_URLLIB3_FILTER = _RedactQueryStrings()
 
 
 def _bounded(response: requests.Response, max_bytes: int, *, what: str) -> bytes:
