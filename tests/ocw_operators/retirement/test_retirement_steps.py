@@ -131,49 +131,55 @@ def _count_state_writes(monkeypatch) -> list[str]:
 STATE_WRITES_PER_COURSE = 6  # fetched, packaged, stored, deposited, cms_confirmed, done
 
 
-@pytest.mark.parametrize("crash_at", range(STATE_WRITES_PER_COURSE))
-def test_crash_before_each_state_write_then_rerun_gives_exactly_one_item(env, monkeypatch, crash_at):
-    """The side effect of the step happened, the worker dies before recording it, the DAG is rerun."""
-    course_id = COURSES[0]
+def _new_course(env, label: str) -> str:
+    course_id = f"history/21h-crash-{label}"
+    env.sandbox.cms.courses[course_id] = sample_course(course_id, seed=len(env.sandbox.cms.courses) + 1)
+    return course_id
+
+
+def _crash_on_write(monkeypatch, position: int, *, after: bool) -> None:
+    """Make the ``position``-th state write of the next run kill the worker, before or after it commits."""
     real_update = state.update
-    writes = []
+    writes: list[str] = []
 
-    def crashing(engine, cid, **kwargs):
-        writes.append(kwargs.get("state"))
-        if len(writes) - 1 == crash_at:
-            raise SimulatedCrash(f"killed before recording {kwargs.get('state')}")
-        return real_update(engine, cid, **kwargs)
-
-    monkeypatch.setattr(state, "update", crashing)
-    with pytest.raises(SimulatedCrash):
-        retire(env, course_id)
-    monkeypatch.setattr(state, "update", real_update)
-    # The deposit's crash window is closed by the existing-item lookup (OAI-PMH in production).
-    retire(env, course_id, lookup=oai_like_lookup(env.sandbox.store))
-    assert_retired_once(env, course_id)
-    retire(env, course_id)
-    assert_retired_once(env, course_id)
-
-
-@pytest.mark.parametrize("crash_at", range(STATE_WRITES_PER_COURSE))
-def test_crash_after_each_state_write_then_rerun_gives_exactly_one_item(env, monkeypatch, crash_at):
-    course_id = COURSES[1]
-    real_update = state.update
-    writes = []
-
-    def crashing(engine, cid, **kwargs):
-        record = real_update(engine, cid, **kwargs)
-        writes.append(kwargs.get("state"))
-        if len(writes) - 1 == crash_at:
-            raise SimulatedCrash(f"killed after recording {kwargs.get('state')}")
+    def crashing(engine, course_id, **kwargs):
+        writes.append(str(kwargs.get("state")))
+        if not after and len(writes) - 1 == position:
+            raise SimulatedCrash(f"killed before recording {writes[-1]}")
+        record = real_update(engine, course_id, **kwargs)
+        if after and len(writes) - 1 == position:
+            raise SimulatedCrash(f"killed after recording {writes[-1]}")
         return record
 
     monkeypatch.setattr(state, "update", crashing)
-    with pytest.raises(SimulatedCrash):
+
+
+def test_crash_before_each_state_write_then_rerun_gives_exactly_one_item(env, monkeypatch):
+    """At each boundary the step's side effect happened, the worker dies before recording it, the DAG reruns."""
+    for position in range(STATE_WRITES_PER_COURSE):
+        course_id = _new_course(env, f"before-{position}")
+        _crash_on_write(monkeypatch, position, after=False)
+        with pytest.raises(SimulatedCrash):
+            retire(env, course_id)
+        monkeypatch.undo()
+        # The deposit's crash window is closed by the existing-item lookup (OAI-PMH in production).
+        retire(env, course_id, lookup=oai_like_lookup(env.sandbox.store))
+        assert_retired_once(env, course_id)
         retire(env, course_id)
-    monkeypatch.setattr(state, "update", real_update)
-    retire(env, course_id)  # no lookup needed: every recorded step is resumed from the DB
-    assert_retired_once(env, course_id)
+        assert_retired_once(env, course_id)
+    assert len(env.sandbox.store.items()) == STATE_WRITES_PER_COURSE
+
+
+def test_crash_after_each_state_write_then_rerun_gives_exactly_one_item(env, monkeypatch):
+    for position in range(STATE_WRITES_PER_COURSE):
+        course_id = _new_course(env, f"after-{position}")
+        _crash_on_write(monkeypatch, position, after=True)
+        with pytest.raises(SimulatedCrash):
+            retire(env, course_id)
+        monkeypatch.undo()
+        retire(env, course_id)  # no lookup needed: every recorded step is resumed from the DB
+        assert_retired_once(env, course_id)
+    assert len(env.sandbox.store.items()) == STATE_WRITES_PER_COURSE
 
 
 def test_crash_after_dspace_accepted_without_a_lookup_refuses_to_deposit_again(env, monkeypatch):
@@ -264,17 +270,17 @@ def test_dspace_errors_are_clear_and_leave_the_course_resumable(env, fault, mess
 def test_413_415_412_from_dspace(env, monkeypatch):
     course_id = COURSES[0]
     env.sandbox.sword.max_upload_size = 100
-    with pytest.raises(SwordDepositError, match="HTTP 413.*MAX_UPLOAD_SIZE_EXCEEDED"):
+    with pytest.raises(SwordDepositError, match=r"HTTP 413.*MAX_UPLOAD_SIZE_EXCEEDED"):
         retire(env, course_id)
     env.sandbox.sword.max_upload_size = 0
     record = state.load(env.engine, course_id)
 
     real_headers = env.sword.deposit_headers
     monkeypatch.setattr(env.sword, "deposit_headers", lambda **kw: {**real_headers(**kw), "Content-MD5": "0" * 32})
-    with pytest.raises(SwordDepositError, match="HTTP 412.*ErrorChecksumMismatch"):
+    with pytest.raises(SwordDepositError, match=r"HTTP 412.*ErrorChecksumMismatch"):
         retire(env, course_id)
     monkeypatch.setattr(env.sword, "deposit_headers", lambda **kw: {**real_headers(**kw), "X-Packaging": "zip"})
-    with pytest.raises(SwordDepositError, match="HTTP 415.*ErrorContent"):
+    with pytest.raises(SwordDepositError, match=r"HTTP 415.*ErrorContent"):
         retire(env, course_id)
     monkeypatch.undo()
     assert state.load(env.engine, course_id).state == S.STORED == record.state
@@ -345,7 +351,7 @@ def test_cms_failure_after_deposit_is_resumed_without_a_second_deposit(env):
 
 
 def test_unknown_course_id_is_a_clear_error(env):
-    with pytest.raises(CourseNotFoundError, match="nothing at .*/courses/history/no-such-course"):
+    with pytest.raises(CourseNotFoundError, match=r"nothing at .*/courses/history/no-such-course"):
         retire(env, "history/no-such-course")
     assert state.load(env.engine, "history/no-such-course").state == S.PENDING
 

@@ -135,8 +135,13 @@ def test_workflow_mode_answers_202_without_handle_until_the_workflow_finishes(sa
 
 def test_v2_deposit_location_is_the_edit_iri_and_handle_only_in_alternate(sandbox):
     body = make_zip()
-    headers = {"Content-Type": "application/zip", "Packaging": V2_PACKAGING, "In-Progress": "false",
-               "Content-MD5": hashlib.md5(body).hexdigest(), "Content-Disposition": "attachment; filename=c.zip"}  # fmt: skip
+    headers = {
+        "Content-Type": "application/zip",
+        "Packaging": V2_PACKAGING,
+        "In-Progress": "false",
+        "Content-MD5": hashlib.md5(body).hexdigest(),
+        "Content-Disposition": "attachment; filename=c.zip",
+    }
     url = f"{sandbox.dspace_url}/swordv2/collection/1721.1/33971"
     sandbox.sword.workflow = True
     response = requests.post(url, data=body, headers=headers, auth=(SWORD_USER, SWORD_PASSWORD), timeout=10)
@@ -146,8 +151,9 @@ def test_v2_deposit_location_is_the_edit_iri_and_handle_only_in_alternate(sandbo
     sandbox.store.touch(sandbox.store.items()[0].handle, in_workflow=False)
     later = requests.get(edit_iri, auth=(SWORD_USER, SWORD_PASSWORD), timeout=10)
     assert later.status_code == 200 and 'rel="alternate"' in later.text
-    missing = requests.post(url, data=body, auth=(SWORD_USER, SWORD_PASSWORD), timeout=10,
-                            headers={**headers, "Content-Disposition": ""})  # fmt: skip
+    missing = requests.post(
+        url, data=body, auth=(SWORD_USER, SWORD_PASSWORD), timeout=10, headers={**headers, "Content-Disposition": ""}
+    )
     assert missing.status_code == 400 and sword_error_uri(missing).endswith("ErrorBadRequest")
 
 

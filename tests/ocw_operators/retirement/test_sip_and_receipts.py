@@ -1,6 +1,8 @@
 import datetime as dt
+import hashlib
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -58,8 +60,6 @@ def test_sip_has_mets_at_the_root_with_profile_metadata_and_checksums(tmp_path, 
         assert mets.get("PROFILE") == METS_PROFILE
         for file_element in mets.iterfind(".//m:file", NS):
             href = file_element.find("m:FLocat", NS).get(f"{{{NS['xlink']}}}href")
-            import hashlib
-
             assert file_element.get("CHECKSUM") == hashlib.md5(archive.read(href)).hexdigest()
             assert int(file_element.get("SIZE")) == archive.getinfo(href).file_size
     if descriptive == "dim":
@@ -75,9 +75,7 @@ def test_sip_has_mets_at_the_root_with_profile_metadata_and_checksums(tmp_path, 
         assert mets.findtext(".//mods:identifier[@type='local']", namespaces=NS) == "21H.126"
         assert mets.findtext(".//mods:dateOther", namespaces=NS) == "Spring 2003"
         assert mets.findtext(".//mods:namePart", namespaces=NS) == "History"
-    import hashlib
-
-    assert sip.md5 == hashlib.md5(open(sip.path, "rb").read()).hexdigest()
+    assert sip.md5 == hashlib.md5(Path(sip.path).read_bytes()).hexdigest()
     # No temporary files are left next to the package.
     assert [p.name for p in holding.package_path(COURSE_ID).parent.iterdir()] == [holding.package_path(COURSE_ID).name]
 
