@@ -46,9 +46,10 @@ def deployed(sandbox, archive_db_conn, archive_engine, tmp_path, monkeypatch):
 
 def test_sword_hook_reads_the_connection_lazily_and_builds_urls(monkeypatch, tmp_path):
     hook = DSpaceSwordHook()  # no Connection exists yet: constructing must not look it up
-    monkeypatch.setenv("AIRFLOW_CONN_DSPACE_SWORD_DEFAULT", json.dumps(
-        {"conn_type": "dspace_sword", "host": "dspace.example.edu", "schema": "https", "port": 8443,
-         "login": "u", "password": "p", "extra": {"sword_version": 2, "collections_file": str(tmp_path / "m.json")}}))  # fmt: skip
+    extra = {"sword_version": 2, "collections_file": str(tmp_path / "m.json")}
+    connection = {"conn_type": "dspace_sword", "host": "dspace.example.edu", "schema": "https", "port": 8443,
+                  "login": "u", "password": "p", "extra": extra}  # fmt: skip
+    monkeypatch.setenv("AIRFLOW_CONN_DSPACE_SWORD_DEFAULT", json.dumps(connection))
     (tmp_path / "m.json").write_text(json.dumps({"history": "1721.1/33971"}))
     client = hook.get_conn()
     assert client.deposit_url("1721.1/33971") == "https://dspace.example.edu:8443/swordv2/collection/1721.1/33971"
@@ -87,7 +88,7 @@ def run_course(course_id: str, **deposit_kwargs) -> list[dict]:
 
 
 def test_operators_retire_a_course_and_xcoms_hold_no_secrets(deployed):
-    sandbox, engine = deployed
+    sandbox, _engine = deployed
     selected = ops.SelectRetirementCoursesOperator(task_id="select", course_ids=[]).execute(context={})
     assert selected == sorted(COURSES[:2])
     xcoms = run_course(selected[0])
