@@ -1,10 +1,10 @@
 """The DSpace METS SIP: ``mets.xml`` at the zip's root plus the course's files, streamed to disk.
 
 DSpace's ``DSpaceMETSIngester`` requires ``mets@PROFILE`` to start with "DSpace METS SIP Profile" and reads
-the descriptive metadata from a MODS or DIM ``dmdSec``; each ``file`` carries SIZE and an MD5 CHECKSUM that
-DSpace verifies on ingest. The zip is written by :class:`StreamingZipWriter`, which hashes it while writing,
-so the Content-MD5 of the deposit is known without reading the zip again. Memory stays flat: the course's
-files are streamed one chunk at a time and only ``mets.xml`` is built in memory.
+the descriptive metadata from a MODS or DIM ``dmdSec``; each ``file`` carries SIZE and an MD5 CHECKSUM so the
+repository can verify every bitstream (the sandbox does). The zip is written by :class:`StreamingZipWriter`,
+which hashes it while writing, so the Content-MD5 of the deposit is known without reading the zip again.
+Memory stays flat: the course's files are streamed one chunk at a time and only ``mets.xml`` is in memory.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ same handle) except the deposit, which is guarded by the ``depositing`` marker: 
 from __future__ import annotations
 
 import hashlib
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -314,8 +313,3 @@ def finish_workflow_deposits(
         done = complete(engine, record.course_id)
         outcomes.append({"course_id": record.course_id, "handle": handle, "state": done.state})
     return outcomes
-
-
-def remove_holding_package(holding: HoldingArea, course_id: str) -> None:
-    """Delete the holding-area package directory of a course (used by cleanup)."""
-    shutil.rmtree(holding.package_path(course_id).parent, ignore_errors=True)

@@ -423,5 +423,37 @@ def test_a_course_with_a_vanished_package_is_rebuilt(env):
     assert_retired_once(env, course_id)
 
 
+def test_symlinks_planted_in_the_holding_area_are_refused(env, tmp_path):
+    course_id = COURSES[0]
+    target = env.holding.course_dir(course_id)
+    target.mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    (target / "content").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(HostileNameError, match="symlink"):
+        retire(env, course_id)
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def test_oversized_metadata_is_refused(env, monkeypatch):
+    from ocw_operators.retirement import holding
+
+    monkeypatch.setattr(holding, "MAX_METADATA_BYTES", 64)
+    with pytest.raises(CmsError, match="larger than 64 bytes"):
+        retire(env, COURSES[0])
+    assert state.load(env.engine, COURSES[0]).state == S.PENDING
+
+
+def test_on_behalf_of_and_headers_reach_dspace(env):
+    from ocw_operators.retirement.sword import SwordClient, SwordSettings
+
+    env.sword = SwordClient(SwordSettings(env.sandbox.dspace_url, "sword-depositor", SWORD_PASSWORD,
+                                          on_behalf_of="ocw-publisher", read_timeout=10))  # fmt: skip
+    retire(env, COURSES[0])
+    (deposit,) = env.sandbox.sword.deposits
+    record = state.load(env.engine, COURSES[0])
+    assert deposit["on_behalf_of"] == "ocw-publisher" and deposit["md5"] == record.zip_md5
+    assert deposit["filename"] == Path(record.zip_path).name
+
+
 def test_sample_course_helper_is_deterministic():
     assert sample_course(COURSES[0]).resources[0].md5 == sample_course(COURSES[0]).resources[0].md5
