@@ -103,7 +103,10 @@ class _CourseStepOperator(BaseOperator):
         except (AirflowSkipException, AirflowFailException):
             raise
         except Exception as error:
-            state.record_error(engine, self.course_id, f"{self.task_id}: {error}")
+            try:
+                state.record_error(engine, self.course_id, f"{self.task_id}: {error}")
+            except Exception:  # the original error matters more than its bookkeeping
+                self.log.exception("Could not record the error of %s in the archive DB", self.course_id)
             if self.is_permanent(error):
                 raise AirflowFailException(f"{self.course_id}: {error}") from None
             raise

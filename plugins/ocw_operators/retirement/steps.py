@@ -124,6 +124,10 @@ def retired_zip_path(retired_root: Path, course_id: str) -> Path:
     return Path(retired_root) / course_dir_name(course_id) / zip_file_name(course_id)
 
 
+class PackageCorruptError(OSError):
+    """The packaged zip no longer matches the MD5 recorded when it was written."""
+
+
 def _copy_verified(source: Path, target: Path, expected_md5: str) -> None:
     md5 = hashlib.md5(usedforsecurity=False)
     with open(source, "rb", buffering=0) as reader, atomic_writer(target) as writer:
@@ -131,7 +135,7 @@ def _copy_verified(source: Path, target: Path, expected_md5: str) -> None:
             md5.update(chunk)
             writer.write(chunk)
         if md5.hexdigest() != expected_md5:
-            raise OSError(f"{source} does not match its recorded MD5; rebuild the package")
+            raise PackageCorruptError(f"{source} does not match the MD5 recorded when it was built")
 
 
 def store(engine: Engine, retired_root: Path, course_id: str) -> StepResult:
@@ -144,7 +148,11 @@ def store(engine: Engine, retired_root: Path, course_id: str) -> StepResult:
     if not _package_intact(record):
         state.update(engine, course_id, state=S.FETCHED)  # the package vanished: build it again
         raise StepOrderError(f"course {course_id}: the packaged zip is missing or truncated; packaging runs again")
-    _copy_verified(Path(record.package_path), target, record.zip_md5)
+    try:
+        _copy_verified(Path(record.package_path), target, record.zip_md5)
+    except PackageCorruptError:
+        state.update(engine, course_id, state=S.FETCHED)  # nothing reached the retired copy: build it again
+        raise
     record = state.advance(engine, course_id, S.STORED, zip_path=str(target))
     # The retired copy is now the master; the holding-area copy only costs disk.
     Path(record.package_path).unlink(missing_ok=True)

@@ -423,6 +423,22 @@ def test_a_course_with_a_vanished_package_is_rebuilt(env):
     assert_retired_once(env, course_id)
 
 
+def test_a_corrupted_package_is_never_stored_and_is_rebuilt(env):
+    course_id = COURSES[0]
+    state.register(env.engine, [course_id])
+    steps.fetch(env.engine, env.holding, env.cms, course_id)
+    steps.package(env.engine, env.holding, course_id)
+    package = Path(state.load(env.engine, course_id).package_path)
+    data = bytearray(package.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped bit on disk
+    package.write_bytes(bytes(data))
+    with pytest.raises(steps.PackageCorruptError):
+        steps.store(env.engine, env.retired, course_id)
+    assert not any(env.retired.rglob("*.zip")) and state.load(env.engine, course_id).state == S.FETCHED
+    retire(env, course_id)
+    assert_retired_once(env, course_id)
+
+
 def test_symlinks_planted_in_the_holding_area_are_refused(env, tmp_path):
     course_id = COURSES[0]
     target = env.holding.course_dir(course_id)
