@@ -33,7 +33,7 @@ import tempfile
 import uuid
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from aiohttp import web
 from lxml import etree
@@ -96,11 +96,10 @@ def _error_document(version: int, failure: SwordFailure, user_agent: str) -> byt
 
 
 def _safe_member(name: str) -> bool:
+    """Zip entry names DSpace would unpack safely: relative, no '..', '.', empty parts, NUL or backslash."""
     if not name or "\x00" in name or "\\" in name or name.startswith("/") or re.match(r"^[A-Za-z]:", name):
         return False
-    return all(
-        part not in ("", ".", "..") for part in PurePosixPath(name.rstrip("/")).parts
-    ) and ".." not in name.split("/")
+    return all(part not in ("", ".", "..") for part in name.removesuffix("/").split("/"))
 
 
 def _parser() -> etree.XMLParser:
