@@ -473,3 +473,49 @@ def test_on_behalf_of_and_headers_reach_dspace(env):
 
 def test_sample_course_helper_is_deterministic():
     assert sample_course(COURSES[0]).resources[0].md5 == sample_course(COURSES[0]).resources[0].md5
+
+
+_KILLED_WORKER = """
+import json, sys
+from ocw_operators.db import make_engine
+from ocw_operators.retirement import steps
+from ocw_operators.retirement.sword import CollectionMap, SwordClient, SwordSettings
+config = json.loads(sys.argv[1])
+client = SwordClient(SwordSettings(config["dspace"], config["user"], config["password"], read_timeout=60))
+steps.deposit(make_engine(config["db"]), client, CollectionMap(config["collections"]), config["course_id"])
+"""
+
+
+def test_worker_killed_mid_deposit_never_leads_to_a_second_item(env, archive_db_url):
+    """A real SIGKILL while the deposit request is in flight; the rerun must not deposit blindly."""
+    import json
+    import subprocess
+    import sys
+    import time
+
+    from tests.ocw_operators.retirement.sandbox_env import COLLECTIONS, SWORD_USER
+
+    course_id = COURSES[0]
+    state.register(env.engine, [course_id])
+    steps.fetch(env.engine, env.holding, env.cms, course_id)
+    steps.package(env.engine, env.holding, course_id)
+    steps.store(env.engine, env.retired, course_id)
+    inject_fault(env.sandbox.dspace_url, "sword_deposit", kind="hang", seconds=30)
+    config = {"dspace": env.sandbox.dspace_url, "user": SWORD_USER, "password": SWORD_PASSWORD,
+              "collections": COLLECTIONS, "course_id": course_id, "db": archive_db_url}  # fmt: skip
+    worker = subprocess.Popen([sys.executable, "-c", _KILLED_WORKER, json.dumps(config)])
+    try:
+        deadline = time.monotonic() + 30
+        while state.load(env.engine, course_id).state != S.DEPOSITING:
+            assert worker.poll() is None and time.monotonic() < deadline, "the worker never started depositing"
+            time.sleep(0.05)
+        time.sleep(0.2)  # the request is on the wire, DSpace is holding it
+    finally:
+        worker.kill()
+        worker.wait(timeout=10)
+    clear_faults(env.sandbox.dspace_url)
+    lookup = oai_like_lookup(env.sandbox.store)
+    with pytest.raises(DepositOutcomeUnknownError):
+        retire(env, course_id, lookup=lookup)
+    retire(env, course_id, lookup=lookup, redeposit=True)
+    assert_retired_once(env, course_id)
