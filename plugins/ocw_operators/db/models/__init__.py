@@ -11,9 +11,11 @@ from ocw_operators.db.models.oai import (
 from ocw_operators.db.models.ratelimit import RateLimitBucket
 from ocw_operators.db.models.resource_import import ExternalResourceReference, ReferenceSourceKind
 from ocw_operators.db.models.resources import ExternalResource, ResourceStatus, WaybackStatus
+from ocw_operators.db.models.retirement import CourseRetirement, RetirementState
 
 __all__ = [
     "Base",
+    "CourseRetirement",
     "ExternalResource",
     "ExternalResourceReference",
     "HarvestMode",
@@ -24,5 +26,6 @@ __all__ = [
     "RateLimitBucket",
     "ReferenceSourceKind",
     "ResourceStatus",
+    "RetirementState",
     "WaybackStatus",
 ]
