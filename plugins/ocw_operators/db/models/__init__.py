@@ -3,5 +3,21 @@
 from ocw_operators.db.base import Base
 from ocw_operators.db.models.ratelimit import RateLimitBucket
 from ocw_operators.db.models.resources import ExternalResource, ResourceStatus, WaybackStatus
+from ocw_operators.db.models.tivoli import (
+    TivoliFileLog,
+    TivoliLease,
+    TivoliLoadBatch,
+    TivoliVolumeStatus,
+)
 
-__all__ = ["Base", "ExternalResource", "RateLimitBucket", "ResourceStatus", "WaybackStatus"]
+__all__ = [
+    "Base",
+    "ExternalResource",
+    "RateLimitBucket",
+    "ResourceStatus",
+    "TivoliFileLog",
+    "TivoliLease",
+    "TivoliLoadBatch",
+    "TivoliVolumeStatus",
+    "WaybackStatus",
+]
