@@ -56,7 +56,7 @@ from ocw_operators.tivoli.filesystem import (
     sha1_many,
 )
 from ocw_operators.tivoli.identifiers import FolderKind, VolumeId, classify_top_level, parse_volume_folder
-from ocw_operators.tivoli.lease import as_utc
+from ocw_operators.tivoli.lease import STAGING_LEASE, as_utc, held_lease
 from ocw_operators.tivoli.names import UnsafeNameError, unused_dated_name
 
 log = logging.getLogger(__name__)
@@ -556,13 +556,39 @@ def _resolve_intent(row: TivoliFileLog, dropbox: Path, staging: Path) -> bool:
         if source.is_file() and not source.is_symlink():
             info = source.stat()
             if info.st_size == row.size and last_write_date(info.st_mtime_ns) == as_utc(row.last_write_date):
-                source.unlink()  # the copy finished, the source delete did not
+                _unlink_keeping_folder_date(source)  # the copy finished, the source delete did not
         return True
     if not source.exists():
         log.error("Intent for %s: the file is neither in the dropbox nor in staging", row.source_path)
     return False
 
 
+def _unlink_keeping_folder_date(path: Path) -> None:
+    """Finish an interrupted move without making the folder look freshly written (the quiet period)."""
+    folder = os.lstat(path.parent)
+    path.unlink()
+    os.utime(path.parent, ns=(folder.st_atime_ns, folder.st_mtime_ns))
+
+
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def prepare_with_lease(
+    engine: Engine,
+    config: PrepConfig,
+    *,
+    holder: str,
+    lease_ttl: dt.timedelta = dt.timedelta(minutes=10),
+    lease_wait: dt.timedelta = dt.timedelta(0),
+    clock: Callable[[], dt.datetime] = utcnow,
+    checkpoint: Checkpoint = no_checkpoint,
+) -> PrepReport:
+    """:func:`prepare_dropbox` under the staging lease, so no other worker moves or loads files meanwhile.
+
+    Raises :class:`~ocw_operators.tivoli.lease.LeaseHeldError` when another holder keeps the lease longer
+    than ``lease_wait``.
+    """
+    with held_lease(engine, STAGING_LEASE, holder, ttl=lease_ttl, wait=lease_wait) as heartbeat:
+        return prepare_dropbox(engine, config, run_id=holder, clock=clock, checkpoint=checkpoint, heartbeat=heartbeat)

@@ -31,7 +31,7 @@ def test_pair_split_destination_path():
         ("UF12345678_0001", FolderKind.UNRECOGNIZED, None),  # four-digit VID
         ("U512345678_00001", FolderKind.UNRECOGNIZED, None),
         ("UF12345678_00001 copy", FolderKind.UNRECOGNIZED, None),
-        ("ＵＦ12345678", FolderKind.UNRECOGNIZED, None),  # full-width letters are not ASCII
+        ("\uff35\uff2612345678", FolderKind.UNRECOGNIZED, None),  # full-width letters are not ASCII
     ],
 )
 def test_classify_top_level_folders(name, kind, value):
@@ -65,8 +65,17 @@ def test_dated_rename_matches_the_seed():
 
 @pytest.mark.parametrize(
     "name",
-    ["..", ".", "", "a/b", "..\\..\\evil.tif", "bad\nNormal File--> 1 /etc/passwd [Sent]", "tab\tname", "x" * 256,
-     "bad\udcff.tif"],
+    [
+        "..",
+        ".",
+        "",
+        "a/b",
+        "..\\..\\evil.tif",
+        "bad\nNormal File--> 1 /etc/passwd [Sent]",
+        "tab\tname",
+        "x" * 256,
+        "bad\udcff.tif",
+    ],
 )
 def test_unsafe_names_are_refused(name):
     with pytest.raises(UnsafeNameError):
