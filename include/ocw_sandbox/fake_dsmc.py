@@ -189,8 +189,7 @@ def retrieve(session: Session, positional: list[str]) -> int:
     candidates = [
         version
         for version in session.versions()
-        if spec_matches(version["path"], source)
-        and (description is None or version["description"] == description)
+        if spec_matches(version["path"], source) and (description is None or version["description"] == description)
     ]
     if not candidates:
         print("ANS1302E No objects on server match query")

@@ -15,6 +15,7 @@ Order, so that a crash anywhere never deletes an unarchived file and never loses
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import tempfile
 from collections import defaultdict
@@ -234,7 +235,7 @@ def _description(engine: Engine, batch_id: int) -> str:
 
 def _record_command(engine: Engine, batch_id: int, argv: list[str]) -> None:
     with session_scope(engine) as session:
-        session.get(TivoliLoadBatch, batch_id).command = " ".join(redact(argv))
+        session.get(TivoliLoadBatch, batch_id).command = json.dumps(redact(argv))  # argv, unambiguous
 
 
 def _close_batch(engine: Engine, batch_id: int, report: LoadReport, clock: Callable[[], dt.datetime]) -> LoadReport:
