@@ -15,14 +15,14 @@ import stat
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from ocw_operators.tivoli.names import UnsafeNameError, check_safe_name
 
 COPY_CHUNK_BYTES = 1024 * 1024
 PARTIAL_SUFFIX = ".tivoli-partial"
-# Below this many files a thread pool costs more than it saves.
-PARALLEL_HASH_MIN_FILES = 64
+# Below this many bytes per volume a thread pool costs more than it saves.
+PARALLEL_HASH_MIN_BYTES = 64 * 1024 * 1024
 
 Checkpoint = Callable[[str], None]
 
@@ -35,20 +35,21 @@ class UnsafePathError(RuntimeError):
     """A path that would leave its root, pass through a symlink, or overwrite an existing file."""
 
 
-@dataclass(frozen=True)
+def join(folder: str, name: str) -> str:
+    """Relative POSIX paths as plain strings: pathlib costs more than the syscalls on large trees."""
+    return f"{folder}/{name}" if folder else name
+
+
+@dataclass(frozen=True, slots=True)
 class ScannedFile:
-    relpath: PurePosixPath  # relative to the scanned root, e.g. "sub/00001.tif"
+    folder: str  # relative to the scanned root, "" for the root itself, "/"-separated
+    name: str
     size: int
     mtime_ns: int
 
     @property
-    def folder(self) -> str:
-        parent = self.relpath.parent
-        return "" if str(parent) == "." else str(parent)
-
-    @property
-    def name(self) -> str:
-        return self.relpath.name
+    def relpath(self) -> str:
+        return join(self.folder, self.name)
 
 
 @dataclass
@@ -56,7 +57,7 @@ class TreeScan:
     """Everything under one resource folder, gathered without following a single symlink."""
 
     files: list[ScannedFile] = field(default_factory=list)
-    directories: list[PurePosixPath] = field(default_factory=list)
+    directories: list[str] = field(default_factory=list)
     newest_mtime_ns: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -64,19 +65,19 @@ class TreeScan:
 def scan_tree(root: Path) -> TreeScan:
     """Recursively list ``root``; symlinks, special files and unsafe names are recorded as problems."""
     scan = TreeScan(newest_mtime_ns=os.lstat(root).st_mtime_ns)
-    pending = [PurePosixPath()]
+    pending = [""]
     while pending:
         relative = pending.pop()
-        with os.scandir(root / relative) as entries:
+        with os.scandir(os.path.join(root, relative) if relative else root) as entries:
             for entry in entries:
                 _scan_entry(entry, relative, scan, pending)
-    scan.files.sort(key=lambda scanned: scanned.relpath)
+    scan.files.sort(key=lambda scanned: (scanned.folder, scanned.name))
     scan.directories.sort()
     return scan
 
 
-def _scan_entry(entry: os.DirEntry, relative: PurePosixPath, scan: TreeScan, pending: list[PurePosixPath]) -> None:
-    shown = str(relative / entry.name) if str(relative) != "." else entry.name
+def _scan_entry(entry: os.DirEntry, relative: str, scan: TreeScan, pending: list[str]) -> None:
+    shown = join(relative, entry.name)
     try:
         check_safe_name(entry.name)
     except UnsafeNameError as error:
@@ -88,31 +89,35 @@ def _scan_entry(entry: os.DirEntry, relative: PurePosixPath, scan: TreeScan, pen
     info = entry.stat(follow_symlinks=False)
     scan.newest_mtime_ns = max(scan.newest_mtime_ns, info.st_mtime_ns)
     if stat.S_ISDIR(info.st_mode):
-        scan.directories.append(relative / entry.name)
-        pending.append(relative / entry.name)
+        scan.directories.append(shown)
+        pending.append(shown)
     elif stat.S_ISREG(info.st_mode):
-        scan.files.append(ScannedFile(relative / entry.name, info.st_size, info.st_mtime_ns))
+        scan.files.append(ScannedFile(relative, entry.name, info.st_size, info.st_mtime_ns))
     else:
         scan.problems.append(f"special file {shown!r} (not a regular file)")
 
 
-def sha1_of(path: Path, expected_size: int | None = None) -> str:
+def sha1_of(path: Path | str, expected_size: int | None = None) -> str:
     """SHA-1 of a regular file opened without following symlinks; checks the size read if given."""
     digest = hashlib.sha1(usedforsecurity=False)
     read = 0
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    with os.fdopen(fd, "rb") as handle:
-        while chunk := handle.read(COPY_CHUNK_BYTES):
+    try:
+        while chunk := os.read(fd, COPY_CHUNK_BYTES):
             digest.update(chunk)
             read += len(chunk)
+    finally:
+        os.close(fd)
     if expected_size is not None and read != expected_size:
         raise OSError(errno.EIO, f"{path} changed while being read ({read} bytes, expected {expected_size})")
     return digest.hexdigest()
 
 
-def sha1_many(paths_and_sizes: list[tuple[Path, int]], workers: int = 4) -> list[str]:
-    """SHA-1 of many files; file reads and hashing release the GIL, so threads overlap the I/O."""
-    if len(paths_and_sizes) < PARALLEL_HASH_MIN_FILES or workers <= 1:
+def sha1_many(paths_and_sizes: list[tuple[str, int]], workers: int = 4) -> list[str]:
+    """SHA-1 of many files. Large files are read and hashed in threads (both release the GIL); for small
+    files the thread hand-off costs more than the read, so they are hashed in line."""
+    total_bytes = sum(size for _path, size in paths_and_sizes)
+    if workers <= 1 or len(paths_and_sizes) < 2 or total_bytes < PARALLEL_HASH_MIN_BYTES:
         return [sha1_of(path, size) for path, size in paths_and_sizes]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tivoli-sha1") as pool:
         return list(pool.map(lambda item: sha1_of(*item), paths_and_sizes))
