@@ -103,9 +103,15 @@ def sha1_of(path: Path | str, expected_size: int | None = None) -> str:
     read = 0
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     try:
-        while chunk := os.read(fd, COPY_CHUNK_BYTES):
+        if expected_size is not None and expected_size < COPY_CHUNK_BYTES:
+            # A small file in one read; asking one byte more tells a file that grew from one that did not.
+            chunk = os.read(fd, expected_size + 1)
             digest.update(chunk)
-            read += len(chunk)
+            read = len(chunk)
+        else:
+            while chunk := os.read(fd, COPY_CHUNK_BYTES):
+                digest.update(chunk)
+                read += len(chunk)
     finally:
         os.close(fd)
     if expected_size is not None and read != expected_size:

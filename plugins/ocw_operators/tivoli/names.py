@@ -24,7 +24,8 @@ def check_safe_name(name: str) -> str:
         raise UnsafeNameError(f"{name!r} is not a file name")
     if "/" in name or "\\" in name:
         raise UnsafeNameError(f"{name!r} contains a path separator")
-    if any(unicodedata.category(char) == "Cc" for char in name):
+    # Fast path for the usual printable ASCII name; anything else is checked character by character.
+    if not (name.isascii() and name.isprintable()) and any(unicodedata.category(char) == "Cc" for char in name):
         raise UnsafeNameError(f"{name!r} contains a control character")
     try:
         encoded = name.encode("utf-8")

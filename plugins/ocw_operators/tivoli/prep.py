@@ -31,12 +31,13 @@ import contextlib
 import datetime as dt
 import logging
 import os
+import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, Table, delete, select, update
 from sqlalchemy.orm import Session
 
 from ocw_operators.db.base import utcnow
@@ -79,7 +80,7 @@ class PrepConfig:
     quiet_period: dt.timedelta = DEFAULT_QUIET_PERIOD
     bulk_files: int = DEFAULT_BULK_FILES
     allow_rename: bool = True  # False forces copy + fsync + verify + delete (a staging area on another disk)
-    hash_workers: int = 4
+    hash_workers: int = 4  # threads hashing one volume's files when it holds many large ones
 
 
 @dataclass
@@ -410,30 +411,81 @@ def _execute(run: _PrepRun, plans: list[VolumePlan]) -> None:
     checkpoint("sources_removed")
 
 
+_INTENT_COLUMNS = (
+    "bibid",
+    "vid",
+    "folder",
+    "file_name",
+    "original_name",
+    "size",
+    "last_write_date",
+    "archive_date",
+    "sha1",
+    "state",
+    "source_path",
+    "staging_path",
+    "prep_run",
+)
+
+
 def _write_intents(engine: Engine, plans: list[VolumePlan], now: dt.datetime, run_id: str) -> None:
-    rows = [
-        {
-            "bibid": plan.candidate.volume.bibid,
-            "vid": plan.candidate.volume.vid,
-            "folder": planned.scanned.folder,
-            "file_name": planned.file_name,
-            "original_name": planned.scanned.name,
-            "size": planned.scanned.size,
-            "last_write_date": last_write_date(planned.scanned.mtime_ns),
-            "archive_date": now,
-            "sha1": planned.sha1,
-            "state": FileState.PENDING.value,
-            "source_path": join(plan.candidate.relpath, planned.scanned.relpath),
-            "staging_path": join(str(plan.candidate.volume.staging_relpath), planned.staged_relpath),
-            "prep_run": run_id,
-        }
-        for plan in plans
-        for planned in plan.to_stage
-    ]
+    """Every planned file's log row, state ``pending``, in one bulk insert and one transaction."""
+    sqlite = engine.dialect.name == "sqlite"
+    archive_date = _sqlite_datetime(now) if sqlite else now
+    pending = FileState.PENDING.value
+    rows: list[tuple] = []
+    for plan in plans:
+        volume = plan.candidate.volume
+        staging_prefix = str(volume.staging_relpath)  # once per volume: pathlib is slow per row
+        for planned in plan.to_stage:
+            scanned = planned.scanned
+            seconds = scanned.mtime_ns // 1_000_000_000
+            written = _sqlite_seconds(seconds) if sqlite else last_write_date(scanned.mtime_ns)
+            rows.append(
+                (
+                    volume.bibid,
+                    volume.vid,
+                    scanned.folder,
+                    planned.file_name,
+                    scanned.name,
+                    scanned.size,
+                    written,
+                    archive_date,
+                    planned.sha1,
+                    pending,
+                    join(plan.candidate.relpath, scanned.relpath),
+                    join(staging_prefix, planned.staged_relpath),
+                    run_id,
+                )
+            )
     if rows:
         with session_scope(engine) as session:
-            # One executemany through Core: the ORM's bulk path costs more than the rows themselves.
-            session.connection().execute(TivoliFileLog.__table__.insert(), rows)
+            bulk_insert(session, TivoliFileLog.__table__, _INTENT_COLUMNS, rows)
+
+
+def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: list[tuple]) -> None:
+    """One executemany in the session's transaction.
+
+    On SQLite the rows go straight to the driver, datetimes already in SQLAlchemy's storage format
+    (``_sqlite_datetime``): its per-value bind processing would cost more than the insert itself. Other
+    databases get Core's executemany, which psycopg2 batches into multi-row INSERTs.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        placeholders = ", ".join("?" * len(columns))
+        connection.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})", rows)
+    else:
+        connection.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
+
+
+def _sqlite_datetime(value: dt.datetime) -> str:
+    """SQLAlchemy's text form of a UTC DateTime on SQLite: ``YYYY-MM-DD HH:MM:SS.ffffff``."""
+    return as_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _sqlite_seconds(seconds: int) -> str:
+    """:func:`_sqlite_datetime` of whole epoch seconds, without building a datetime per file."""
+    return "{:04d}-{:02d}-{:02d} {:02d}:{:02d}:{:02d}.000000".format(*time.gmtime(seconds)[:6])
 
 
 def _move_volume(staging: Path, plan: VolumePlan, mover: Mover, heartbeat: Callable[[], None]) -> None:
