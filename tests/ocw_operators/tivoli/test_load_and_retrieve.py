@@ -231,3 +231,39 @@ def test_a_corrupt_retrieval_is_detected_and_removed(archive_engine, boxes, vaul
     with pytest.raises(RetrievalError, match="SHA-1"):
         retrieve_volume(archive_engine, VOLUME, tmp_path / "out", dsmc_command=FAKE_DSMC, file_names=["00001.tif"])
     assert tree(tmp_path / "out") == {}
+
+
+class SimulatedCrash(BaseException):
+    """A killed worker: no ``except Exception`` absorbs it."""
+
+
+def test_a_load_stopped_after_recording_finishes_its_deletes_on_retry(archive_engine, boxes, vault, monkeypatch):
+    dropbox, staging = boxes
+    _package(dropbox)
+    run_prep(archive_engine, dropbox, staging)
+
+    def crash(*_args, **_kwargs):
+        raise SimulatedCrash("worker killed between recording and deleting")
+
+    monkeypatch.setattr("ocw_operators.tivoli.load._delete_from_staging", crash)
+    with pytest.raises(SimulatedCrash):
+        _load(archive_engine, staging, "run-1")
+    assert len(tree(staging)) == 4 and {r.state for r in log_rows(archive_engine)} == {FileState.ARCHIVED}
+    monkeypatch.undo()
+    monkeypatch.setenv("OCW_FAKE_DSMC_VAULT", str(vault))
+    report = _load(archive_engine, staging, "run-1")
+    assert (report.status, report.leftovers_deleted) == (LoadStatus.SUCCEEDED, 4)
+    assert tree(staging) == {}
+    assert len((vault / "catalog.jsonl").read_text().splitlines()) == 4, "nothing was archived twice"
+
+
+def test_the_load_waits_for_a_preparation_holding_the_staging_lease(archive_engine, boxes, vault):
+    from ocw_operators.tivoli.lease import STAGING_LEASE, LeaseHeldError, held_lease
+    from ocw_operators.tivoli.load import nightly_load_with_lease
+
+    _dropbox, staging = boxes
+    config = LoadConfig(staging=staging, dsmc_command=FAKE_DSMC)
+    preparing = held_lease(archive_engine, STAGING_LEASE, "tivoli_dropbox_prep/run/try-1")
+    with preparing, pytest.raises(LeaseHeldError, match="tivoli_dropbox_prep"):
+        nightly_load_with_lease(archive_engine, config, run_key="r", holder="load", lease_wait=dt.timedelta(0))
+    assert nightly_load_with_lease(archive_engine, config, run_key="r", holder="load").status == LoadStatus.EMPTY

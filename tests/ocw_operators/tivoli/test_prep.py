@@ -292,3 +292,25 @@ def test_bad_configuration_is_refused(archive_engine, boxes, tmp_path):
         (dropbox / "inside").mkdir(exist_ok=True)
         with pytest.raises(PrepConfigError):
             prepare_dropbox(archive_engine, config, run_id="r", clock=lambda: NOW)
+
+
+def test_staging_on_another_file_system_falls_back_to_copying(archive_engine, boxes, monkeypatch):
+    """``rename`` across file systems fails with EXDEV: whole folders and files are then copied."""
+    import errno
+
+    dropbox, staging = boxes
+    real_rename = os.rename
+
+    def cross_device_rename(source, destination):
+        if str(source).startswith(str(dropbox)) and str(destination).startswith(str(staging)):
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return real_rename(source, destination)
+
+    monkeypatch.setattr("ocw_operators.tivoli.filesystem.os.rename", cross_device_rename)
+    written = dt.datetime(2009, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
+    put(dropbox / "UF12345678_00001" / "sub" / "00001.tif", "one", written)
+    run_prep(archive_engine, dropbox, staging)
+    copied = staging / VOLUME / "sub" / "00001.tif"
+    assert copied.read_text() == "one" and copied.stat().st_mtime == written.timestamp()
+    assert list(dropbox.iterdir()) == []
+    assert [row.state for row in log_rows(archive_engine)] == [FileState.STAGED]
