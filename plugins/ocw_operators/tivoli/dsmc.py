@@ -132,7 +132,8 @@ def parse_archive_output(lines: Iterable[str], *, max_messages: int = 50) -> Arc
         elif match := _MESSAGE.match(line):
             if len(parsed.messages) < max_messages:
                 parsed.messages.append(line.strip())
-            if match["code"].endswith("E") and (quoted := _QUOTED_PATH.search(match["text"])):
+            quoted = _QUOTED_PATH.search(match["text"]) if match["code"].endswith("E") else None
+            if quoted and quoted["path"] not in parsed.failed[-3:]:  # one failure is often told twice
                 parsed.failed.append(quoted["path"])
         elif match := _SUMMARY.match(line):
             parsed.summary[match["name"].strip()] = match["value"]

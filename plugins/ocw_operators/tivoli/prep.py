@@ -403,7 +403,8 @@ def _execute(run: _PrepRun, plans: list[VolumePlan]) -> None:
     checkpoint("staged_marked")
     for plan in plans:
         _remove_source(run.dropbox, plan)  # step g
-        report.volumes_staged.append(plan.candidate.volume.flat)
+        if plan.to_stage:  # a re-dropped volume whose files were all archived already stages nothing
+            report.volumes_staged.append(plan.candidate.volume.flat)
         report.files_staged += len(plan.to_stage)
         report.files_renamed += sum(planned.renamed for planned in plan.to_stage)
         report.files_discarded += len(plan.to_discard)
