@@ -14,7 +14,8 @@ import re
 import shlex
 import signal
 import subprocess
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,8 +75,18 @@ class DsmcRun:
     timed_out: bool = False
 
 
-def run_dsmc(argv: Sequence[str], *, output_path: Path, timeout_seconds: float) -> DsmcRun:
-    """Run dsmc with stdin closed (it must never wait for a prompt) and kill its whole group on timeout."""
+def run_dsmc(
+    argv: Sequence[str],
+    *,
+    output_path: Path,
+    timeout_seconds: float,
+    heartbeat: Callable[[], None] | None = None,
+    heartbeat_seconds: float = 30.0,
+) -> DsmcRun:
+    """Run dsmc with stdin closed (it must never wait for a prompt) and kill its whole group on timeout.
+
+    ``heartbeat`` is called while dsmc runs (to keep a lease alive); if it raises, dsmc is stopped.
+    """
     with open(output_path, "wb") as output:
         try:
             # An argv list from configuration, never a shell string.
@@ -88,11 +99,21 @@ def run_dsmc(argv: Sequence[str], *, output_path: Path, timeout_seconds: float) 
             )
         except OSError as error:
             raise DsmcCommandError(f"cannot start {argv[0]!r}: {error.strerror or error}") from error
+        deadline = time.monotonic() + timeout_seconds
         try:
-            return DsmcRun(process.wait(timeout=timeout_seconds), output_path)
-        except subprocess.TimeoutExpired:
-            _kill_group(process)
-            return DsmcRun(None, output_path, timed_out=True)
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    _kill_group(process)
+                    return DsmcRun(None, output_path, timed_out=True)
+                try:
+                    return DsmcRun(process.wait(timeout=min(remaining, heartbeat_seconds)), output_path)
+                except subprocess.TimeoutExpired:
+                    if heartbeat is not None:
+                        heartbeat()
+        except BaseException:
+            _kill_group(process)  # a lost lease or a killed task must not leave dsmc running
+            raise
 
 
 def _kill_group(process: subprocess.Popen) -> None:

@@ -112,6 +112,7 @@ def nightly_load(
     run_key: str,
     clock: Callable[[], dt.datetime] = utcnow,
     runner: Runner = run_dsmc,
+    heartbeat: Callable[[], None] | None = None,
 ) -> LoadReport:
     """Archive everything staged; idempotent per ``run_key`` (a retry after success does nothing)."""
     staging = _checked_staging(config.staging)
@@ -129,7 +130,12 @@ def nightly_load(
     _record_command(engine, batch_id, argv)
     log.info("Running %s over %d staged files", " ".join(redact(argv)), len(staged))
     with tempfile.TemporaryDirectory(prefix="tivoli-load-") as scratch:  # step 2
-        run = runner(argv, output_path=Path(scratch) / "dsmc.out", timeout_seconds=config.timeout.total_seconds())
+        run = runner(
+            argv,
+            output_path=Path(scratch) / "dsmc.out",
+            timeout_seconds=config.timeout.total_seconds(),
+            heartbeat=heartbeat,
+        )
         parsed = parse_archive_output(read_lines(run.output_path))
     report = LoadReport(
         batch_id,
@@ -170,12 +176,13 @@ def nightly_load_with_lease(
     run_key: str,
     holder: str,
     lease_wait: dt.timedelta = dt.timedelta(minutes=30),
+    lease_ttl: dt.timedelta = dt.timedelta(minutes=10),
     runner: Runner = run_dsmc,
 ) -> LoadReport:
-    """:func:`nightly_load` holding the staging lease, so no preparation moves files in meanwhile."""
-    ttl = config.timeout + dt.timedelta(minutes=30)  # dsmc runs without heartbeats: outlast its timeout
-    with held_lease(engine, STAGING_LEASE, holder, ttl=ttl, wait=lease_wait):
-        return nightly_load(engine, config, run_key=run_key, runner=runner)
+    """:func:`nightly_load` holding the staging lease, renewed while dsmc runs, so no preparation moves files
+    meanwhile; a worker that dies stops renewing and the lease frees itself after ``lease_ttl``."""
+    with held_lease(engine, STAGING_LEASE, holder, ttl=lease_ttl, wait=lease_wait) as heartbeat:
+        return nightly_load(engine, config, run_key=run_key, runner=runner, heartbeat=heartbeat)
 
 
 def _checked_staging(path: Path) -> Path:

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import shlex
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -267,3 +268,22 @@ def test_the_load_waits_for_a_preparation_holding_the_staging_lease(archive_engi
     with preparing, pytest.raises(LeaseHeldError, match="tivoli_dropbox_prep"):
         nightly_load_with_lease(archive_engine, config, run_key="r", holder="load", lease_wait=dt.timedelta(0))
     assert nightly_load_with_lease(archive_engine, config, run_key="r", holder="load").status == LoadStatus.EMPTY
+
+
+def test_dsmc_runs_under_a_heartbeat_and_is_stopped_when_the_lease_is_lost(tmp_path, vault, monkeypatch):
+    from ocw_operators.tivoli.dsmc import run_dsmc
+    from ocw_operators.tivoli.lease import LeaseHeldError
+
+    monkeypatch.setenv("OCW_FAKE_DSMC_HANG_SECONDS", "30")
+    beats = []
+
+    def heartbeat():
+        beats.append(1)
+        if len(beats) == 3:
+            raise LeaseHeldError("lease 'tivoli:staging' was lost")
+
+    argv = [*shlex.split(FAKE_DSMC), "query", "archive", "/x"]
+    started = time.monotonic()
+    with pytest.raises(LeaseHeldError):
+        run_dsmc(argv, output_path=tmp_path / "out", timeout_seconds=60, heartbeat=heartbeat, heartbeat_seconds=0.2)
+    assert len(beats) == 3 and time.monotonic() - started < 15, "dsmc was stopped, not waited for"
