@@ -171,9 +171,16 @@ def partial_path(destination: Path) -> Path:
 class Mover:
     """Moves files and directories into the staging area, never overwriting, recording touched folders."""
 
-    def __init__(self, *, allow_rename: bool = True, checkpoint: Checkpoint = no_checkpoint) -> None:
+    def __init__(
+        self,
+        *,
+        allow_rename: bool = True,
+        checkpoint: Checkpoint = no_checkpoint,
+        heartbeat: Callable[[], None] = lambda: None,
+    ) -> None:
         self.allow_rename = allow_rename
         self.checkpoint = checkpoint
+        self.heartbeat = heartbeat  # called per copied chunk: a long copy must not let the lease lapse
         self.touched_dirs: set[Path] = set()
 
     def move_directory(self, source: Path, destination: Path) -> bool:
@@ -216,6 +223,7 @@ class Mover:
                 with os.fdopen(source_fd, "rb", closefd=False) as reader:
                     while chunk := reader.read(COPY_CHUNK_BYTES):
                         _write_all(target_fd, chunk)
+                        self.heartbeat()
                 os.fsync(target_fd)
             finally:
                 os.close(target_fd)

@@ -390,7 +390,7 @@ def _execute(run: _PrepRun, plans: list[VolumePlan]) -> None:
     checkpoint, report = run.checkpoint, run.report
     _write_intents(run.engine, plans, run.now, run.run_id)  # step f, first half: durable intents
     checkpoint("intents_written")
-    mover = Mover(allow_rename=run.config.allow_rename, checkpoint=checkpoint)
+    mover = Mover(allow_rename=run.config.allow_rename, checkpoint=checkpoint, heartbeat=run.heartbeat)
     for plan in plans:
         run.heartbeat()
         for scanned in plan.to_discard:  # step d's deletions, now that the archive rows are certain
