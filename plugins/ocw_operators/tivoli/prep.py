@@ -67,6 +67,7 @@ DEFAULT_QUIET_PERIOD = dt.timedelta(minutes=5)
 # Intents per transaction: large enough for bulk inserts, small enough to bound one batch's rework.
 DEFAULT_BULK_FILES = 5000
 MAX_REPORTED_ITEMS = 200
+MAX_FOLDER_CHARS = TivoliFileLog.__table__.c.folder.type.length  # a longer path would fail the whole batch
 
 
 class PrepConfigError(ValueError):
@@ -302,6 +303,9 @@ def plan_volume(run: _PrepRun, candidate: Candidate) -> VolumePlan | None:
     source_root = run.dropbox / candidate.relpath
     shown = candidate.relpath
     scan = scan_tree(source_root)
+    too_deep = next((f.folder for f in scan.files if len(f.folder) > MAX_FOLDER_CHARS), None)
+    if too_deep is not None:
+        scan.problems.append(f"folder {too_deep[:60]!r}... is longer than the log's {MAX_FOLDER_CHARS} characters")
     if scan.problems:
         more = f" (and {len(scan.problems) - 1} more)" if len(scan.problems) > 1 else ""
         report.skip(shown, f"refused: {scan.problems[0]}{more}")

@@ -314,3 +314,14 @@ def test_staging_on_another_file_system_falls_back_to_copying(archive_engine, bo
     assert copied.read_text() == "one" and copied.stat().st_mtime == written.timestamp()
     assert list(dropbox.iterdir()) == []
     assert [row.state for row in log_rows(archive_engine)] == [FileState.STAGED]
+
+
+def test_a_folder_path_longer_than_the_log_allows_is_refused_not_half_logged(archive_engine, boxes):
+    dropbox, staging = boxes
+    deep = Path(*(["d" * 60] * 5))  # 304 characters of folder path
+    put(dropbox / "UF12345678_00001" / deep / "00001.tif", "deep")
+    put(dropbox / "UF12345678_00002" / "00001.tif", "fine")
+    report = run_prep(archive_engine, dropbox, staging)
+    assert report.volumes_staged == ["UF12345678_00002"]
+    assert "longer than the log" in report.skipped[0].reason
+    assert (dropbox / "UF12345678_00001" / deep / "00001.tif").read_text() == "deep"
