@@ -18,7 +18,7 @@ MAX_PARSE_SECONDS = 10.0
 
 
 @pytest.fixture(scope="module")
-def dag_bag():
+def dag_bag(airflow_db):  # DagBag.get_dag consults the metadata DB in Airflow 3.3
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(ROOT / "dags"))

@@ -38,8 +38,8 @@ class CandidateCriteria:
         ``unchecked`` (a new resource is submitted before its first link check, as ocw-studio does); otherwise
         only ``valid`` resources are candidates. ``broken`` and ``check_failed`` ones never are.
     :param force: ignore the submission interval and the pending window.
-    :param force_cutoff: with ``force``, still skip resources claimed at or after this moment (this run's start),
-        so a retry of a forced run does not send everything twice.
+    :param force_cutoff: with ``force``, still skip resources claimed at or after this moment (this run's start)
+        unless that attempt failed, so a retry of a forced run does not send everything twice.
     :param interval: skip resources successfully captured more recently than this.
     :param pending_window: skip resources with a capture job submitted more recently than this.
     :param limit: at most this many candidates (the least recently captured first).
@@ -98,6 +98,8 @@ def eligibility_clause(criteria: CandidateCriteria, now: dt.datetime) -> ColumnE
             or_(
                 ExternalResource.wayback_submitted_at.is_(None),
                 ExternalResource.wayback_submitted_at < as_utc(criteria.force_cutoff),
+                # A failed attempt of this run sent nothing that stuck: its retry may try again.
+                ExternalResource.wayback_status == WaybackStatus.ERROR.value,
             )
         )
     return and_(*conditions)

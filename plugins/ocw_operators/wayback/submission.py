@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select, update
 from ocw_operators.db.base import utcnow
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models import ExternalResource, WaybackStatus
+from ocw_operators.ratelimit import RateLimitWaitTooLong
 from ocw_operators.wayback.candidates import CandidateCriteria, as_utc, eligibility_clause
 from ocw_operators.wayback.spn2 import (
     CaptureSubmission,
@@ -60,6 +61,7 @@ class SubmissionSummary:
     refused: int = 0  # SPN2 answered 200 without a job id (status_ext recorded)
     failed: int = 0  # no answer, HTTP error, rate limit exhausted: recorded as error, worth a task retry
     skipped: int = 0  # no longer eligible (another attempt or run already sent it, or captured recently)
+    not_attempted: int = 0  # left untouched because the rate limit asked for a longer wait than allowed
     empty_url: int = 0
     rate_limited: int = 0  # 429 answers seen (each one penalised the shared bucket)
     job_ids: list[str] = field(default_factory=list)
@@ -89,7 +91,8 @@ def submit_batch(
 ) -> SubmissionSummary:
     """Submit ``resource_ids`` (each at most once) and return the counts; never raises for a single URL."""
     summary = SubmissionSummary(requested=len(resource_ids))
-    for resource_id in dict.fromkeys(resource_ids):  # keeps order, drops duplicates
+    unique_ids = list(dict.fromkeys(resource_ids))  # keeps order, drops duplicates
+    for position, resource_id in enumerate(unique_ids):
         current_url = _url_of(engine, resource_id)
         if current_url is not None and not current_url.strip():
             log.warning("Resource %s has an empty URL; not submitted", resource_id)
@@ -99,15 +102,21 @@ def submit_batch(
         if url is None:
             summary.skipped += 1
             continue
-        _submit_one(
-            engine,
-            client=client,
-            limiter=limiter,
-            resource_id=resource_id,
-            url=url.strip(),
-            summary=summary,
-            max_attempts=max_attempts_per_url,
-        )
+        try:
+            _submit_one(
+                engine,
+                client=client,
+                limiter=limiter,
+                resource_id=resource_id,
+                url=url.strip(),
+                summary=summary,
+                max_attempts=max_attempts_per_url,
+            )
+        except RateLimitWaitTooLong as error:
+            # Stop here: the rest stay unclaimed, so the task's retry (after the wait) picks them up.
+            _fail(engine, resource_id, summary, RATE_LIMITED_STATUS_EXT, str(error))
+            summary.not_attempted = len(unique_ids) - position - 1
+            break
     log.info("Wayback submission: %s", {k: v for k, v in summary.to_dict().items() if k not in ("job_ids", "errors")})
     return summary
 
