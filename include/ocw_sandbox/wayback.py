@@ -15,8 +15,8 @@ Behaviour follows the SPN2 public API draft (2025-10-22) and what clients observ
   the batch answer leaves them out and the single answer is a 404 JSON error.
 * ``captures_per_minute`` (optional) is a server-side limit: more captures than that in the last 60 s answer
   429 with ``Retry-After`` seconds.
-* ``GET /_sandbox/requests`` lists every ``/save`` request's arrival (epoch seconds), URL and outcome, so
-  tests can prove the rate the server actually saw.
+* ``GET /_sandbox/requests`` lists every ``/save`` request's arrival (epoch seconds), URL and outcome (also
+  those answered by an injected fault), so tests can prove the rate the server actually saw.
 
 Route names for fault injection: ``save``, ``status`` (batch and single POST), ``status_job`` (GET single).
 """
@@ -157,35 +157,53 @@ def _unauthorized() -> web.Response:
     )
 
 
+@web.middleware
+async def _record_saves(request: web.Request, handler) -> web.StreamResponse:
+    """Log every ``/save`` arrival, including the ones a fault answers before the real handler runs."""
+    if request.match_info.route.name != "save":
+        return await handler(request)
+    state = _state(request)
+    form = await request.post()  # aiohttp caches the parsed form for the handler
+    entry: dict[str, Any] = {
+        "time": state.clock(),
+        "url": str(form.get("url", "")).strip(),
+        "options": {k: str(v) for k, v in form.items() if k != "url"},
+        "accept": request.headers.get("Accept", ""),
+        "outcome": "no-response",
+    }
+    try:
+        response = await handler(request)
+        entry["outcome"] = request.get("outcome", response.status)
+        if request.get("job_id"):
+            entry["job_id"] = request["job_id"]
+        return response
+    finally:
+        state.record(entry)
+
+
 async def _save(request: web.Request) -> web.Response:
     state = _state(request)
     now = state.clock()
     form = await request.post()
     url = str(form.get("url", "")).strip()
-    entry: dict[str, Any] = {
-        "time": now,
-        "url": url,
-        "options": {k: str(v) for k, v in form.items() if k != "url"},
-        "accept": request.headers.get("Accept", ""),
-    }
     if not state.authorized(request.headers.get("Authorization")):
-        state.record({**entry, "outcome": 401})
+        request["outcome"] = 401
         return _unauthorized()
     if not url:
-        state.record({**entry, "outcome": 400})
+        request["outcome"] = 400
         return web.json_response(
             {"status": "error", "status_ext": "error:invalid-url-syntax", "message": "No URL given."}, status=400
         )
     retry_after = state.retry_after(now)
     if retry_after is not None:
-        state.record({**entry, "outcome": 429})
+        request["outcome"] = 429
         return web.json_response(
             {"status": "error", "message": "You have already reached the limit of captures per minute."},
             status=429,
             headers={"Retry-After": str(retry_after)},
         )
     if "/daily-cap" in url:
-        state.record({**entry, "outcome": "refused"})
+        request["outcome"] = "refused"
         return web.json_response(
             {
                 "status": "error",
@@ -194,7 +212,8 @@ async def _save(request: web.Request) -> web.Response:
             }
         )
     job, reused = state.create_job(url, now)
-    state.record({**entry, "outcome": "reused" if reused else "created", "job_id": job.job_id})
+    request["outcome"] = "reused" if reused else "created"
+    request["job_id"] = job.job_id
     body: dict[str, Any] = {"url": url, "job_id": job.job_id}
     if reused:
         minutes = max(1, int((now - job.created_at) // 60))
@@ -256,6 +275,8 @@ def make_wayback_app(
 ) -> web.Application:
     """The SPN2 sandbox application; its state is ``app[STATE_KEY]`` (a :class:`WaybackState`)."""
     app = make_app("wayback")
+    # Outermost, so the log also sees requests that an injected fault answers (or never answers).
+    app.middlewares.insert(0, _record_saves)
     app[STATE_KEY] = WaybackState(
         access_key=access_key,
         secret=secret,
