@@ -62,7 +62,7 @@ with DAG(
     WaybackSubmitOperator.partial(
         task_id="submit_batch",
         force="{{ params.force }}",
-        map_index_template="{{ wayback_batch_label }}",
+        map_index_template="batch {{ ti.map_index + 1 }}: {{ task.resource_ids | length }} resources",
         # Rate-limited sending (up to 25 x 9 s, longer behind other batches) plus the deferred wait.
         execution_timeout=dt.timedelta(hours=2),
     ).expand(resource_ids=batches.output)

@@ -90,6 +90,15 @@ def _run_started_at(context: Any) -> dt.datetime | None:
     return getattr(dag_run, "start_date", None)
 
 
+def _label_batch(context: Any, size: int) -> str:
+    """Name this mapped task instance for the UI (``map_index_template="{{ wayback_batch_label }}"``)."""
+    ti = context.get("ti")
+    batch_number = max(getattr(ti, "map_index", -1), 0) + 1
+    label = f"batch {batch_number}: {size} resources"
+    context["wayback_batch_label"] = label
+    return label
+
+
 class WaybackCandidatesOperator(BaseOperator):
     """Select resources to capture and return them as batches (a list of lists of ids) for a mapped submit task.
 
@@ -202,9 +211,7 @@ class WaybackSubmitOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         settings = read_wayback_settings()
         resource_ids = as_int_list(self.resource_ids, "resource_ids")
-        ti = context.get("ti")
-        batch_number = max(getattr(ti, "map_index", -1), 0) + 1
-        context["wayback_batch_label"] = f"batch {batch_number}: {len(resource_ids)} resources"
+        batch_label = _label_batch(context, len(resource_ids))
         require_enabled(settings, "submission")
         force = parse_bool(self.force, "force")
         criteria = CandidateCriteria(
@@ -234,15 +241,21 @@ class WaybackSubmitOperator(BaseOperator):
                     timeout=self.status_timeout,
                 ),
                 method_name="execute_complete",
-                kwargs={"submission": summary.to_dict()},
+                kwargs={"submission": summary.to_dict(), "batch_label": batch_label},
                 # The trigger reports by itself at its deadline; this is only a backstop.
                 timeout=dt.timedelta(seconds=self.status_timeout + 10 * 60),
             )
         return self._finish(summary, None)
 
     def execute_complete(
-        self, context: Any, event: dict[str, Any] | None = None, submission: dict[str, Any] | None = None
+        self,
+        context: Any,
+        event: dict[str, Any] | None = None,
+        submission: dict[str, Any] | None = None,
+        batch_label: str = "",
     ) -> dict[str, Any]:
+        # The resumed task is a new instance with a new context: name the map index again.
+        context["wayback_batch_label"] = batch_label
         summary = SubmissionSummary.from_dict(submission or {})
         event = event or {}
         statuses = [JobStatus.from_dict(item) for item in event.get("statuses", [])]

@@ -41,7 +41,8 @@ class CandidateCriteria:
     :param force_cutoff: with ``force``, still skip resources claimed at or after this moment (this run's start)
         unless that attempt failed, so a retry of a forced run does not send everything twice.
     :param interval: skip resources successfully captured more recently than this.
-    :param pending_window: skip resources with a capture job submitted more recently than this.
+    :param pending_window: skip resources with a capture job submitted more recently than this (pending, or
+        finished with an error reported by SPN2); requests that failed before SPN2 accepted them may be resent.
     :param limit: at most this many candidates (the least recently captured first).
     """
 
@@ -86,11 +87,16 @@ def eligibility_clause(criteria: CandidateCriteria, now: dt.datetime) -> ColumnE
         submitted_at = ExternalResource.wayback_submitted_at
         # Spelled out with IS NULL: a comparison with NULL is unknown, never true.
         conditions.append(or_(last_success.is_(None), last_success <= now - criteria.interval))
+        # A capture job that SPN2 accepted within the window (still pending, or already finished with an error)
+        # is not sent again yet; a request that failed before SPN2 accepted it (error, no job id) may be.
         conditions.append(
             or_(
-                ExternalResource.wayback_status != WaybackStatus.PENDING.value,
                 submitted_at.is_(None),
                 submitted_at <= now - criteria.pending_window,
+                and_(
+                    ExternalResource.wayback_status != WaybackStatus.PENDING.value,
+                    or_(ExternalResource.wayback_status != WaybackStatus.ERROR.value, _no_job_id()),
+                ),
             )
         )
     elif criteria.force_cutoff is not None:
@@ -98,11 +104,15 @@ def eligibility_clause(criteria: CandidateCriteria, now: dt.datetime) -> ColumnE
             or_(
                 ExternalResource.wayback_submitted_at.is_(None),
                 ExternalResource.wayback_submitted_at < as_utc(criteria.force_cutoff),
-                # A failed attempt of this run sent nothing that stuck: its retry may try again.
-                ExternalResource.wayback_status == WaybackStatus.ERROR.value,
+                # An attempt of this run that failed before SPN2 accepted it: its retry may try again.
+                and_(ExternalResource.wayback_status == WaybackStatus.ERROR.value, _no_job_id()),
             )
         )
     return and_(*conditions)
+
+
+def _no_job_id() -> ColumnElement[bool]:
+    return ExternalResource.wayback_job_id == ""
 
 
 def _scope_clause(criteria: CandidateCriteria) -> ColumnElement[bool]:

@@ -49,10 +49,25 @@ def test_pending_jobs_inside_the_window_are_skipped_unless_forced(archive_engine
     stale = add_resource(
         archive_engine, wayback_status="pending", wayback_job_id="spn2-b", wayback_submitted_at=NOW - 7 * HOUR
     )
+    # The request failed before SPN2 accepted it (no job id): it may be sent again at once.
     errored = add_resource(archive_engine, wayback_status="error", wayback_submitted_at=NOW - dt.timedelta(minutes=5))
+    # SPN2 ran the capture and reported an error: not again within the window.
+    captured_error = add_resource(
+        archive_engine, wayback_status="error", wayback_job_id="spn2-c", wayback_submitted_at=NOW - HOUR
+    )
     assert select_candidates(archive_engine, CandidateCriteria(), NOW) == [stale, errored]
     assert select_candidates(archive_engine, CandidateCriteria(pending_window=8 * HOUR), NOW) == [errored]
-    assert select_candidates(archive_engine, CandidateCriteria(force=True), NOW) == [fresh, stale, errored]
+    assert select_candidates(archive_engine, CandidateCriteria(pending_window=HOUR / 2), NOW) == [
+        stale,
+        errored,
+        captured_error,
+    ]
+    assert select_candidates(archive_engine, CandidateCriteria(force=True), NOW) == [
+        fresh,
+        stale,
+        errored,
+        captured_error,
+    ]
 
 
 def test_force_cutoff_keeps_a_forced_retry_from_resubmitting(archive_engine):
