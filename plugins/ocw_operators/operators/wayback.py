@@ -60,7 +60,7 @@ def as_str_list(value: Any, name: str) -> list[str]:
         return []
     if isinstance(value, str):
         text = value.strip()
-        value = json.loads(text) if text.startswith("[") else [part for part in text.split(",")]
+        value = json.loads(text) if text.startswith("[") else text.split(",")
     if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
         raise AirflowException(f"{name} must be a list of strings, got {str(value)[:100]!r}")
     return [item.strip() for item in value if item.strip()]
@@ -88,15 +88,6 @@ def _asset_events(context: Any) -> list[tuple[str, dict]]:
 def _run_started_at(context: Any) -> dt.datetime | None:
     dag_run = context.get("dag_run")
     return getattr(dag_run, "start_date", None)
-
-
-def _label_batch(context: Any, size: int) -> str:
-    """Name this mapped task instance for the UI (``map_index_template="{{ wayback_batch_label }}"``)."""
-    ti = context.get("ti")
-    batch_number = max(getattr(ti, "map_index", -1), 0) + 1
-    label = f"batch {batch_number}: {size} resources"
-    context["wayback_batch_label"] = label
-    return label
 
 
 class WaybackCandidatesOperator(BaseOperator):
@@ -158,7 +149,15 @@ class WaybackCandidatesOperator(BaseOperator):
         engine = ArchiveDbHook(archive_db_conn_id=self.archive_db_conn_id).get_conn()
         ids = select_candidates(engine, criteria, dt.datetime.now(dt.UTC))
         batches = make_batches(ids, self.batch_size)
-        self.log.info("%d resource(s) to submit in %d batch(es) (criteria: %s)", len(ids), len(batches), criteria)
+        self.log.info(
+            "%d resource(s) to submit in %d batch(es); sites %s, excluding %s, %s, force=%s",
+            len(ids),
+            len(batches),
+            list(criteria.site_filter) or "all",
+            list(criteria.exclude) or "none",
+            "all resources" if resource_ids is None else f"{len(resource_ids)} named resource(s)",
+            criteria.force,
+        )
         return batches
 
 
@@ -211,7 +210,6 @@ class WaybackSubmitOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         settings = read_wayback_settings()
         resource_ids = as_int_list(self.resource_ids, "resource_ids")
-        batch_label = _label_batch(context, len(resource_ids))
         require_enabled(settings, "submission")
         force = parse_bool(self.force, "force")
         criteria = CandidateCriteria(
@@ -241,7 +239,7 @@ class WaybackSubmitOperator(BaseOperator):
                     timeout=self.status_timeout,
                 ),
                 method_name="execute_complete",
-                kwargs={"submission": summary.to_dict(), "batch_label": batch_label},
+                kwargs={"submission": summary.to_dict()},
                 # The trigger reports by itself at its deadline; this is only a backstop.
                 timeout=dt.timedelta(seconds=self.status_timeout + 10 * 60),
             )
@@ -252,10 +250,7 @@ class WaybackSubmitOperator(BaseOperator):
         context: Any,
         event: dict[str, Any] | None = None,
         submission: dict[str, Any] | None = None,
-        batch_label: str = "",
     ) -> dict[str, Any]:
-        # The resumed task is a new instance with a new context: name the map index again.
-        context["wayback_batch_label"] = batch_label
         summary = SubmissionSummary.from_dict(submission or {})
         event = event or {}
         statuses = [JobStatus.from_dict(item) for item in event.get("statuses", [])]

@@ -127,7 +127,6 @@ def test_submit_defers_then_records_results(engine, enabled, wayback_conn):
     with pytest.raises(TaskDeferred) as deferred:
         operator.execute(context)
 
-    assert context["wayback_batch_label"] == "batch 3: 2 resources"
     trigger = deferred.value.trigger
     assert isinstance(trigger, WaybackJobsTrigger)
     assert deferred.value.method_name == "execute_complete"
