@@ -21,7 +21,7 @@ import logging
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import aiohttp
@@ -255,9 +255,15 @@ def parse_statuses(status: int, headers: Mapping[str, str], body: bytes, setting
             raise WaybackBadResponse(f"SPN2 status answer has a non-object entry: {str(item)[:EXCERPT_CHARS]!r}")
         if not item.get("job_id") or item.get("status") not in STATUS_VALUES:
             # e.g. {"status": "error", "message": "..."} for a job SPN2 no longer knows: nothing to record.
-            log.warning("Ignoring SPN2 status entry without a job id or known status: %.200s", item)
+            log.warning(
+                "Ignoring SPN2 status entry without a job id or known status: %s", settings.scrub(str(item)[:200])
+            )
             continue
-        statuses.append(JobStatus.from_dict(item))
+        status = JobStatus.from_dict(item)
+        # Server-supplied text ends up in the archive DB and the trigger event: never with our credentials in it.
+        statuses.append(
+            replace(status, message=settings.scrub(status.message), status_ext=settings.scrub(status.status_ext))
+        )
     return statuses
 
 

@@ -318,3 +318,19 @@ def test_empty_url_is_refused_before_any_request(hook, wayback_conn):
     with pytest.raises(ValueError, match="empty URL"):
         hook.submit_capture("   ")
     assert wayback_conn.save_requests() == []
+
+
+def test_status_text_echoing_credentials_is_scrubbed(hook, wayback_conn, caplog):
+    echo = f"{wayback_conn.access_key}:{wayback_conn.secret}"
+    body = json.dumps(
+        [
+            {"job_id": "spn2-a", "status": "error", "status_ext": "error:x", "message": f"auth was {echo}"},
+            {"status": "error", "message": f"no job id, auth was {echo}"},
+        ]
+    )
+    inject_fault(wayback_conn.base_url, "status", "status", status=200, body=body)
+    with caplog.at_level(logging.DEBUG):
+        [status] = hook.job_statuses(["spn2-a"])
+    assert status.message == "auth was ***:***"
+    assert wayback_conn.secret not in caplog.text
+    assert "no job id" in caplog.text
