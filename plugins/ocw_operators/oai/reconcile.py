@@ -29,9 +29,9 @@ from typing import Protocol
 from sqlalchemy import Engine, case, select
 from sqlalchemy.orm import Session
 
+from ocw_operators.db.base import as_utc
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models.oai import OaiHarvestedItem
-from ocw_operators.oai.harvest import as_utc
 from ocw_operators.oai.records import uri_key
 
 ExistingItemLookup = Callable[[str], str | None]
