@@ -111,3 +111,26 @@ def retire(env: Env, course_id: str, *, lookup=None, redeposit: bool = False) ->
     )
     steps.set_cms_handle(env.engine, env.cms, course_id)
     return steps.complete(env.engine, course_id).to_json()
+
+
+def record_deposit(
+    engine,
+    course_id: str,
+    *,
+    handle: str | None,
+    deposited_at,
+    identifier_uri: str = "",
+    record_state: str = "done",
+) -> None:
+    """A retirement record as the retirement DAG leaves it after a deposit (``handle`` None: a 202 deposit)."""
+    from ocw_operators.retirement import state
+
+    state.register(engine, [course_id])
+    state.update(
+        engine,
+        course_id,
+        state=record_state,
+        dspace_handle=handle,
+        deposited_at=deposited_at,
+        identifier_uri=identifier_uri or f"https://ocw.mit.edu/courses/{course_id.split('/')[-1]}/",
+    )

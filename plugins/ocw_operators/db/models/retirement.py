@@ -29,6 +29,14 @@ class RetirementState(StrEnum):
     DONE = "done"
 
 
+class DSpaceFlag(StrEnum):
+    """What the OAI-PMH reconciliation found wrong with a deposit (None: nothing)."""
+
+    WITHDRAWN = "withdrawn"  # DSpace lists the item as deleted (withdrawn, or no longer discoverable)
+    EXPUNGED = "expunged"  # the item vanished from DSpace altogether
+    MISSING = "missing"  # the deposit never appeared in OAI-PMH within the allowed time
+
+
 # Progress rank: a step runs only if the record has not yet passed it.
 STATE_RANK = {state: rank for rank, state in enumerate(RetirementState)}
 STATE_RANK[RetirementState.IN_WORKFLOW] = STATE_RANK[RetirementState.DEPOSITED]
@@ -67,6 +75,11 @@ class CourseRetirement(TimestampMixin, Base):
     cms_confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+
+    # OAI-PMH reconciliation (see DSpaceFlag); set once, kept until a curator or a finished workflow clears it.
+    dspace_flag: Mapped[str | None] = mapped_column(String(16), index=True)
+    dspace_flagged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    dspace_flag_reason: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
 
     def __repr__(self) -> str:
         return f"<CourseRetirement {self.course_id} {self.state} {self.dspace_handle}>"
