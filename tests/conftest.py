@@ -203,3 +203,14 @@ def linkfarm(sandbox_runtime):
         return LinkFarm(sandbox_runtime.serve_many(make_linkfarm_app(latency_s=latency_s), [0] * hosts))
 
     return start
+
+
+# --- DSpace (SWORD deposit and OAI-PMH over one store) and the course CMS (ocw_sandbox) --------------------
+
+
+@pytest.fixture
+def sandbox(sandbox_runtime, tmp_path):
+    """A fresh sandbox DSpace and CMS: what SWORD deposits, OAI-PMH serves (see retirement/sandbox_env.py)."""
+    from tests.ocw_operators.retirement.sandbox_env import start_sandbox
+
+    return start_sandbox(sandbox_runtime, tmp_path)

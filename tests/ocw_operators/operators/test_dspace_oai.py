@@ -10,8 +10,8 @@ import pytest
 from airflow.sdk.exceptions import AirflowException
 
 from ocw_operators.db.models.oai import HarvestMode
-from ocw_operators.oai.records import Granularity
 from ocw_operators.db.models.retirement import DSpaceFlag
+from ocw_operators.oai.records import Granularity
 from ocw_operators.operators.dspace_oai import DSpaceOaiHarvestOperator, DSpaceOaiReconcileOperator, as_bool
 from ocw_operators.retirement import state
 from tests.ocw_operators.oai import support
