@@ -13,10 +13,11 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, and_, or_, select
 
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models.retirement import CourseRetirement, DSpaceFlag, RetirementState
+from ocw_operators.oai.harvest import as_utc
 from ocw_operators.oai.reconcile import RetirementDeposit
 from ocw_operators.retirement import state, steps
 from ocw_operators.retirement.steps import HandleSink
@@ -42,11 +43,19 @@ class SqlRetirementRecords:
         self._cms: HandleSink | None = None
 
     def deposits_to_reconcile(self) -> list[RetirementDeposit]:
-        """Unflagged records that reached DSpace, in course id order (a list: no transaction stays open)."""
+        """Records that reached DSpace and are not flagged, in course id order (a list: no transaction stays open).
+
+        A flag is a finding for curators and is not revisited, with one exception: a workflow deposit flagged
+        missing stays listed, because a reviewer may still approve it, and then it is finished (flag cleared).
+        """
+        still_open = or_(
+            CourseRetirement.dspace_flag.is_(None),
+            and_(CourseRetirement.dspace_flag == DSpaceFlag.MISSING, CourseRetirement.state == S.IN_WORKFLOW),
+        )
         with session_scope(self.engine) as session:
             records = session.scalars(
                 select(CourseRetirement)
-                .where(CourseRetirement.state.in_(DEPOSITED_STATES), CourseRetirement.dspace_flag.is_(None))
+                .where(CourseRetirement.state.in_(DEPOSITED_STATES), still_open)
                 .order_by(CourseRetirement.course_id)
             ).all()
         return [_deposit(record) for record in records]
@@ -93,7 +102,8 @@ def _deposit(record: CourseRetirement) -> RetirementDeposit:
     return RetirementDeposit(
         course_id=record.course_id,
         # Always set once a receipt was recorded; the row's last change is the closest stand-in otherwise.
-        deposited_at=record.deposited_at or record.updated_on,
+        # SQLite hands back naive datetimes: they are UTC.
+        deposited_at=as_utc(record.deposited_at or record.updated_on),
         handle=None if record.state == S.IN_WORKFLOW else record.dspace_handle,
         course_uri=record.identifier_uri or None,
     )

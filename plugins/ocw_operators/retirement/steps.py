@@ -301,9 +301,11 @@ def finish_workflow_deposit(engine: Engine, cms: HandleSink, course_id: str, han
     """A 202 deposit's item is public now under ``handle``: record the handle, set it in the CMS, complete.
 
     The one way a workflow deposit is finished, shared by the retirement DAG's follow-up task and the OAI-PMH
-    reconciliation. Every part is guarded by the record, so a repeat (or a resume after a crash or a CMS
-    failure) does only what is left: a record that already has a handle keeps it. The item appearing also
-    clears a ``missing`` flag the reconciliation may have set while the deposit waited for a reviewer.
+    reconciliation. Every part is guarded by the record, so a repeat does only what is left: a record that
+    already has a handle keeps it. If the CMS call fails, the record stays ``deposited`` with its handle and the
+    course stays on the CMS retirement queue, so the retirement DAG's next poll resumes it like any course
+    that stopped after its deposit. The item appearing also clears a ``missing`` flag the reconciliation may
+    have set while the deposit waited for a reviewer.
     """
     state.update(
         engine,
