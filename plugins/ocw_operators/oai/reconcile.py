@@ -58,7 +58,11 @@ class RetirementRecords(Protocol):
     """What reconciliation needs from the course retirement records."""
 
     def deposits_to_reconcile(self) -> Iterable[RetirementDeposit]:
-        """Deposited retirements not yet confirmed gone/missing (202 deposits included)."""
+        """Deposited retirements not yet confirmed gone/missing (202 deposits included).
+
+        A 202 deposit already flagged missing may stay listed so that it can still be finished; flagging it
+        again must then be a no-op.
+        """
         ...
 
     def mark_withdrawn(self, course_id: str, handle: str, *, expunged: bool) -> None:

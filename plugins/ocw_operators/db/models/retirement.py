@@ -3,7 +3,11 @@
 States, in order: ``pending`` → ``fetched`` → ``packaged`` → ``stored`` → ``depositing`` →
 (``in_workflow`` | ``deposited``) → ``cms_confirmed`` → ``done``. ``depositing`` is written *before* the
 SWORD request and cleared only by DSpace's answer, so a crash mid-deposit leaves a trace: the next attempt
-must find the existing item (DB, then the OAI lookup) instead of depositing again.
+must find the existing item (DB, then the OAI-PMH harvested items) instead of depositing again.
+
+Beside the progress state, the OAI-PMH reconciliation may flag a deposit (``dspace_flag``): DSpace withdrew
+or expunged its item, or the item never appeared. A flag is a finding for curators; it never moves the state
+machine, so a flagged course is neither retired again nor dropped from the records.
 """
 
 from __future__ import annotations
