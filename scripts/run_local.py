@@ -39,6 +39,8 @@ def airflow_env() -> dict[str, str]:
             "AIRFLOW__API__PORT": str(UI_PORT),
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{UI_PORT}/execution/",
             "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT / "include"), str(ROOT)]),
+            # `airflow standalone` starts its components as `airflow ...` subprocesses: the venv must be on PATH.
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
         }
     )
     return env
@@ -95,6 +97,7 @@ def main() -> int:
     standalone = None
     try:
         endpoints = wait_for_sandbox(sandbox)
+        env.update(endpoints.get("environment", {}))
         run([python, "-m", "airflow", "db", "migrate"], env)
         run([python, "-m", "airflow", "pools", "import", str(ROOT / "include" / "pools.json")], env)
         connections_file = VAR / "connections.json"
