@@ -1,4 +1,4 @@
-"""Helpers for the ``dag.test()`` runs against the sandbox (fixtures in tests/dags/conftest.py)."""
+"""Running the DAGs under ``dag.test()`` against the sandbox (fixtures in tests/dags/conftest.py)."""
 
 from __future__ import annotations
 
