@@ -47,7 +47,7 @@ def test_airflow_services_share_env_and_mount_the_project(compose, name):
     assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://")
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
     mounts = {volume.rsplit(":", 1)[1] for volume in service["volumes"]}
-    assert {"/opt/airflow/dags", "/opt/airflow/plugins", "/opt/airflow/include"} <= mounts
+    assert {"/opt/airflow/dags", "/opt/airflow/plugins", "/opt/airflow/include", "/opt/airflow/config"} <= mounts
     archive = json.loads(env["AIRFLOW_CONN_OCW_ARCHIVE_DB"])
     assert archive["conn_type"] == "postgres" and archive["schema"] == "ocw_archive"
 
