@@ -163,3 +163,43 @@ def airflow_db() -> Path:
         env=os.environ.copy(),
     )
     return _AIRFLOW_HOME
+
+
+# --- link farm (ocw_sandbox.linkfarm) ---------------------------------------------------------------------
+
+
+class LinkFarm:
+    """A link farm bound on ``len(ports)`` ports of the session's sandbox runtime; one port is one host."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.ports = ports
+
+    def url(self, path: str, host: int = 0) -> str:
+        return f"http://127.0.0.1:{self.ports[host]}{path}"
+
+    def stats(self) -> dict:
+        import requests
+
+        return requests.get(self.url("/_sandbox/stats"), timeout=5).json()
+
+    def wait_idle(self, timeout: float = 5.0) -> dict:
+        """Stats once no request is in flight (server handlers finish just after their clients leave)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            stats = self.stats()
+            if stats["in_flight"] == 0 or time.monotonic() > deadline:
+                return stats
+            time.sleep(0.02)
+
+
+@pytest.fixture
+def linkfarm(sandbox_runtime):
+    """Factory: ``linkfarm(hosts=1, latency_s=0.0)`` starts a fresh farm (fresh stats) and returns a LinkFarm."""
+    from ocw_sandbox.linkfarm import make_linkfarm_app
+
+    def start(hosts: int = 1, latency_s: float = 0.0) -> LinkFarm:
+        return LinkFarm(sandbox_runtime.serve_many(make_linkfarm_app(latency_s=latency_s), [0] * hosts))
+
+    return start

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,9 +112,15 @@ async def _delete_faults(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-def make_app(name: str, *, client_max_size: int = 1024**2) -> web.Application:
-    """An aiohttp application with fault injection and the ``/_sandbox/faults`` control routes."""
-    app = web.Application(middlewares=[fault_middleware], client_max_size=client_max_size)
+def make_app(
+    name: str, *, client_max_size: int = 1024**2, handler_args: Mapping[str, Any] | None = None
+) -> web.Application:
+    """An aiohttp application with fault injection and the ``/_sandbox/faults`` control routes.
+
+    ``handler_args`` go to aiohttp's request handler, e.g. ``{"handler_cancellation": True}`` to stop a
+    handler as soon as its client disconnects.
+    """
+    app = web.Application(middlewares=[fault_middleware], client_max_size=client_max_size, handler_args=handler_args)
     app["name"] = name
     app["faults"] = FaultPlan()
     app.router.add_post(f"{CONTROL_PREFIX}/faults", _post_fault)

@@ -1,0 +1,137 @@
+"""Run sandbox services from the command line until Ctrl-C or SIGTERM.
+
+    python -m ocw_sandbox linkfarm --ports 9100-9299 --latency-ms 100
+    python -m ocw_sandbox linkfarm --ephemeral 200        # 200 ports chosen by the OS
+
+Once a service listens it prints one JSON line, ``{"service": ..., "host": "127.0.0.1", "ports": [...], ...}``,
+so scripts (the benchmarks) can read where it is and know it is ready.
+
+Adding a service: write ``_add_<name>_arguments(parser)`` and ``_start_<name>(runtime, args) -> dict`` (bind the
+app with ``runtime.serve``/``serve_many`` and return what to announce), then ``register(SandboxService(...))``
+in the "Services" section below. An ``all`` command can then start every registered service with its defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ocw_sandbox.linkfarm import make_linkfarm_app
+from ocw_sandbox.runtime import LOOPBACK, SandboxRuntime
+
+MAX_PORTS = 5000
+
+
+@dataclass(frozen=True)
+class SandboxService:
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    start: Callable[[SandboxRuntime, argparse.Namespace], dict[str, Any]]
+
+
+SERVICES: dict[str, SandboxService] = {}
+
+
+def register(service: SandboxService) -> None:
+    if service.name in SERVICES:
+        raise ValueError(f"sandbox service {service.name!r} is registered twice")
+    SERVICES[service.name] = service
+
+
+def parse_ports(spec: str) -> list[int]:
+    """``"9100-9299"``, ``"9100,9105"`` or a mix, in order and without duplicates."""
+    ports: list[int] = []
+    for part in filter(None, (piece.strip() for piece in spec.split(","))):
+        first, _, last = part.partition("-")
+        try:
+            low, high = int(first), int(last or first)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a port or port range: {part!r}") from None
+        if not 1 <= low <= high <= 65535:
+            raise argparse.ArgumentTypeError(f"ports must be 1-65535, low-high: {part!r}")
+        ports.extend(range(low, high + 1))
+    unique = list(dict.fromkeys(ports))
+    if not unique:
+        raise argparse.ArgumentTypeError("no ports given")
+    if len(unique) > MAX_PORTS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_PORTS} ports")
+    return unique
+
+
+def _port_count(value: str) -> int:
+    count = int(value)
+    if not 1 <= count <= MAX_PORTS:
+        raise argparse.ArgumentTypeError(f"between 1 and {MAX_PORTS}")
+    return count
+
+
+# --- Services -----------------------------------------------------------------------------------------------
+
+
+def _add_linkfarm_arguments(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--ports", type=parse_ports, help="ports to bind, e.g. 9100-9299 (each port is one host)")
+    where.add_argument("--ephemeral", type=_port_count, metavar="N", help="bind N ports chosen by the OS")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every request (default 0)")
+
+
+def _start_linkfarm(runtime: SandboxRuntime, args: argparse.Namespace) -> dict[str, Any]:
+    if args.latency_ms < 0:
+        raise SystemExit("--latency-ms must not be negative")
+    ports = args.ports or [0] * args.ephemeral
+    bound = runtime.serve_many(make_linkfarm_app(latency_s=args.latency_ms / 1000), ports)
+    return {"service": "linkfarm", "host": LOOPBACK, "ports": bound, "latency_ms": args.latency_ms}
+
+
+register(
+    SandboxService(
+        name="linkfarm",
+        help="web hosts for the link checker: /ok, /status/<code>, /redirect/<n>, /hang, /reset, ...",
+        add_arguments=_add_linkfarm_arguments,
+        start=_start_linkfarm,
+    )
+)
+
+# --- Command line -------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ocw_sandbox", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="service", required=True, metavar="SERVICE")
+    for service in SERVICES.values():
+        service.add_arguments(commands.add_parser(service.name, help=service.help))
+    return parser
+
+
+def _raise_open_file_limit() -> None:
+    """Hundreds of ports, each with keep-alive connections, outgrow a 1024-descriptor default."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = 65536 if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _raise_open_file_limit()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with SandboxRuntime() as runtime:
+        announcement = SERVICES[args.service].start(runtime, args)
+        print(json.dumps(announcement), flush=True)
+        while not stop.wait(0.5):
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
