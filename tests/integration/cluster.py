@@ -320,8 +320,8 @@ class LocalCeleryCluster:
 
         With ``asyncpg`` installed (the official image has it through the postgres provider) it points at the same
         database. Without it, Airflow cannot even import, so the async engine gets a private placeholder SQLite
-        file (``aiosqlite`` ships with Airflow). Only the async code paths use it: the REST API's blocking
-        ``dagRuns/{run_id}/wait`` endpoint and multi-team lookups, neither of which this cluster calls.
+        file (``aiosqlite`` ships with Airflow). Only Airflow's async code paths use that engine, such as the REST
+        API's blocking ``dagRuns/{run_id}/wait`` endpoint and multi-team lookups; nothing here calls them.
         """
         if importlib.util.find_spec("asyncpg") is not None:
             return {
