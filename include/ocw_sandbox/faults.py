@@ -66,6 +66,10 @@ class FaultPlan:
         return None
 
 
+SERVICE_NAME = web.AppKey("service_name", str)
+FAULTS = web.AppKey("faults", FaultPlan)
+
+
 async def apply_fault(request: web.Request, fault: Fault) -> web.StreamResponse | None:
     """Act out ``fault``; return a response to send, or None to continue to the real handler."""
     if fault.kind == "delay":
@@ -90,7 +94,7 @@ def route_name(request: web.Request) -> str:
 async def fault_middleware(request: web.Request, handler) -> web.StreamResponse:
     if request.path.startswith(CONTROL_PREFIX):
         return await handler(request)
-    fault = request.app["faults"].take(route_name(request))
+    fault = request.app[FAULTS].take(route_name(request))
     if fault is not None:
         response = await apply_fault(request, fault)
         if response is not None:
@@ -101,14 +105,14 @@ async def fault_middleware(request: web.Request, handler) -> web.StreamResponse:
 async def _post_fault(request: web.Request) -> web.Response:
     payload: dict[str, Any] = await request.json()
     try:
-        request.app["faults"].add(Fault(**payload))
+        request.app[FAULTS].add(Fault(**payload))
     except (TypeError, ValueError) as error:
         return web.json_response({"error": str(error)}, status=400)
     return web.json_response({"ok": True})
 
 
 async def _delete_faults(request: web.Request) -> web.Response:
-    request.app["faults"].clear()
+    request.app[FAULTS].clear()
     return web.json_response({"ok": True})
 
 
@@ -121,8 +125,8 @@ def make_app(
     handler as soon as its client disconnects.
     """
     app = web.Application(middlewares=[fault_middleware], client_max_size=client_max_size, handler_args=handler_args)
-    app["name"] = name
-    app["faults"] = FaultPlan()
+    app[SERVICE_NAME] = name
+    app[FAULTS] = FaultPlan()
     app.router.add_post(f"{CONTROL_PREFIX}/faults", _post_fault)
     app.router.add_delete(f"{CONTROL_PREFIX}/faults", _delete_faults)
     return app

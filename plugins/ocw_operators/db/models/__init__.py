@@ -1,7 +1,25 @@
 """Every archive-state model, imported here so Alembic and ``Base.metadata`` see them all."""
 
 from ocw_operators.db.base import Base
+from ocw_operators.db.models.oai import (
+    HarvestMode,
+    HarvestRunStatus,
+    OaiHarvestedItem,
+    OaiHarvestRun,
+    OaiHarvestState,
+)
 from ocw_operators.db.models.ratelimit import RateLimitBucket
 from ocw_operators.db.models.resources import ExternalResource, ResourceStatus, WaybackStatus
 
-__all__ = ["Base", "ExternalResource", "RateLimitBucket", "ResourceStatus", "WaybackStatus"]
+__all__ = [
+    "Base",
+    "ExternalResource",
+    "HarvestMode",
+    "HarvestRunStatus",
+    "OaiHarvestRun",
+    "OaiHarvestState",
+    "OaiHarvestedItem",
+    "RateLimitBucket",
+    "ResourceStatus",
+    "WaybackStatus",
+]

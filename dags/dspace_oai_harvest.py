@@ -1,0 +1,69 @@
+"""
+### DSpace OAI-PMH harvest and deposit reconciliation
+
+Harvests DSpace's OAI-PMH endpoint (ListRecords, `oai_dc`) for the OCW collection set into the archive DB
+(`oai_harvested_item`, by handle), then reconciles course retirements with what DSpace publishes: a retired
+course whose item is now withdrawn (deleted header) or expunged is flagged, a deposit that never appears within
+`missing_after_days` is flagged missing, and a 202-workflow deposit whose item has appeared gets its handle
+finished (recorded and set in the CMS by the retirement side). The retirement DAG asks the same table whether a
+course already has an item before depositing it again.
+
+Each page is committed with the run's resumption token, so a failed or timed-out harvest resumes on retry
+without losing or duplicating records; the incremental watermark only moves once a list is complete.
+
+**Schedule**: daily at 02:00 UTC (`CronDataIntervalTimetable`, so each run has a real data interval).
+Scheduled and manual runs harvest incrementally from the stored watermark minus one day of overlap (DSpace's
+OAI index is refreshed by `dspace oai import`, so items can appear late). `airflow backfill create
+--dag-id dspace_oai_harvest --from-date ... --to-date ...` harvests each run's data interval as from/until.
+One run at a time (`max_active_runs=1`).
+
+**Connections**: `dspace_oai_default` (OAI-PMH base URL, e.g. `https://dspace.mit.edu/oai/request`; extra
+`set_spec` such as `col_1721.1_33971`, `max_503_retries`, timeouts), `ocw_archive_db` (archive state DB).
+
+**Params**: `full_reharvest` (bool: harvest everything and detect expunged items), `set_spec` (override the
+Connection's set), `harvest_from` / `harvest_until` (optional ISO-8601 window, inclusive),
+`missing_after_days` (days before an unseen deposit is flagged).
+
+**Variables**: `ocw_oai_retirement_records` (import path of the retirement records factory used by
+reconciliation; empty: reconciliation reports that it has nothing to do).
+"""
+
+import datetime as dt
+
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param
+
+from ocw_operators.dag_defaults import START_DATE, task_defaults
+from ocw_operators.operators.dspace_oai import DSpaceOaiHarvestOperator, DSpaceOaiReconcileOperator
+
+with DAG(
+    dag_id="dspace_oai_harvest",
+    schedule=CronDataIntervalTimetable("0 2 * * *", timezone="UTC"),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    tags=["dspace", "oai-pmh", "reconciliation"],
+    default_args=task_defaults(pool="dspace_oai", execution_timeout=dt.timedelta(hours=3)),
+    params={
+        "full_reharvest": Param(False, type="boolean", description="Harvest the whole set, not incrementally."),
+        "set_spec": Param(None, type=["null", "string"], description="Set to harvest instead of the Connection's."),
+        "harvest_from": Param(None, type=["null", "string"], description="Inclusive ISO-8601 lower bound."),
+        "harvest_until": Param(None, type=["null", "string"], description="Inclusive ISO-8601 upper bound."),
+        "missing_after_days": Param(14, type="integer", minimum=1, description="Days before a deposit is missing."),
+    },
+) as dag:
+    harvest = DSpaceOaiHarvestOperator(
+        task_id="harvest",
+        set_spec="{{ params.set_spec or '' }}",
+        full_reharvest="{{ params.full_reharvest }}",
+        harvest_from="{{ params.harvest_from or '' }}",
+        harvest_until="{{ params.harvest_until or '' }}",
+    )
+    reconcile = DSpaceOaiReconcileOperator(
+        task_id="reconcile",
+        pool="archive_db",
+        execution_timeout=dt.timedelta(minutes=30),
+        retirement_records="{{ var.value.get('ocw_oai_retirement_records', '') }}",
+        missing_after_days="{{ params.missing_after_days }}",
+    )
+    harvest >> reconcile

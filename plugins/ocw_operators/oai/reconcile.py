@@ -1,0 +1,203 @@
+"""Reconcile course retirements (DSpace deposits) with what DSpace publishes over OAI-PMH.
+
+The retirement side is reached only through :class:`RetirementRecords`, a small protocol the course
+retirement workflow implements over its own table; the harvested side is :class:`HarvestedItems`, implemented
+here over ``oai_harvested_item``. Outcomes per deposit:
+
+* the deposit's handle is harvested as deleted (withdrawn in DSpace) -> ``mark_withdrawn``;
+* the handle vanished (expunged; found by a full re-harvest) -> ``mark_withdrawn(..., expunged=True)``;
+* a 202 deposit (accepted into the submission workflow, no handle yet) whose course URI now appears on a
+  harvested item -> ``finish_workflow`` with that item's handle (the retirement side records it and sets it
+  in the CMS);
+* a deposit that has not appeared after ``missing_after`` -> ``mark_missing``;
+* otherwise nothing: the item is published as expected, or it is too early to say.
+
+Every ``mark_*``/``finish_*`` call must be idempotent on the retirement side; :func:`reconcile` only reports
+deposits that ``deposits_to_reconcile`` still returns, so a flagged deposit is not flagged again once the
+retirement side has moved it to another state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from sqlalchemy import Engine, case, select
+from sqlalchemy.orm import Session
+
+from ocw_operators.db.engine import session_scope
+from ocw_operators.db.models.oai import OaiHarvestedItem
+from ocw_operators.oai.harvest import as_utc
+from ocw_operators.oai.records import uri_key
+
+ExistingItemLookup = Callable[[str], str | None]
+"""Course dc.identifier.uri -> handle of an item DSpace already publishes for it (None: deposit is safe)."""
+
+
+@dataclass(frozen=True)
+class RetirementDeposit:
+    """A course retirement that reached DSpace (201 with a handle, or 202 into the workflow without one)."""
+
+    course_id: str
+    deposited_at: dt.datetime
+    handle: str | None = None  # None while a 202 deposit waits in DSpace's submission workflow
+    course_uri: str | None = None  # the dc.identifier.uri the deposit carried (the course URL)
+
+    @property
+    def in_workflow(self) -> bool:
+        return self.handle is None
+
+
+class RetirementRecords(Protocol):
+    """What reconciliation needs from the course retirement records."""
+
+    def deposits_to_reconcile(self) -> Iterable[RetirementDeposit]:
+        """Deposited retirements not yet confirmed gone/missing (202 deposits included)."""
+        ...
+
+    def mark_withdrawn(self, course_id: str, handle: str, *, expunged: bool) -> None:
+        """DSpace withdrew (or expunged) the item this retirement deposited."""
+        ...
+
+    def mark_missing(self, course_id: str, *, waited: dt.timedelta) -> None:
+        """The deposit never appeared in OAI-PMH within the allowed time."""
+        ...
+
+    def finish_workflow(self, course_id: str, handle: str) -> None:
+        """A 202 deposit's item is now public under ``handle``: record it and set it in the CMS."""
+        ...
+
+
+@dataclass(frozen=True)
+class HarvestedItemView:
+    handle: str
+    deleted: bool
+    vanished: bool
+    datestamp: dt.datetime
+
+
+class HarvestedItems(Protocol):
+    def get(self, handle: str) -> HarvestedItemView | None: ...
+
+    def handle_for_uri(self, uri: str) -> str | None: ...
+
+
+class Outcome(StrEnum):
+    PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"
+    EXPUNGED = "expunged"
+    WORKFLOW_FINISHED = "workflow_finished"
+    MISSING = "missing"
+    NOT_YET_VISIBLE = "not_yet_visible"
+
+
+@dataclass
+class ReconcileReport:
+    outcomes: dict[str, str] = field(default_factory=dict)  # course_id -> Outcome
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(self.outcomes.values()))
+
+    def as_dict(self) -> dict:
+        return {"counts": self.counts, "outcomes": dict(sorted(self.outcomes.items()))}
+
+
+def reconcile(
+    retirements: RetirementRecords,
+    items: HarvestedItems,
+    *,
+    now: dt.datetime,
+    missing_after: dt.timedelta,
+) -> ReconcileReport:
+    """Decide and apply one outcome per deposit (see the module docstring)."""
+    report = ReconcileReport()
+    for deposit in retirements.deposits_to_reconcile():
+        outcome = _outcome(deposit, items, now=now, missing_after=missing_after)
+        _apply(retirements, deposit, outcome, items, now=now)
+        report.outcomes[deposit.course_id] = outcome
+    return report
+
+
+def _outcome(
+    deposit: RetirementDeposit, items: HarvestedItems, *, now: dt.datetime, missing_after: dt.timedelta
+) -> Outcome:
+    if deposit.in_workflow:
+        if deposit.course_uri and items.handle_for_uri(deposit.course_uri):
+            return Outcome.WORKFLOW_FINISHED
+    else:
+        item = items.get(deposit.handle or "")
+        if item is not None:
+            if item.vanished:
+                return Outcome.EXPUNGED
+            return Outcome.WITHDRAWN if item.deleted else Outcome.PUBLISHED
+    if now - as_utc(deposit.deposited_at) >= missing_after:
+        return Outcome.MISSING
+    return Outcome.NOT_YET_VISIBLE
+
+
+def _apply(
+    retirements: RetirementRecords,
+    deposit: RetirementDeposit,
+    outcome: Outcome,
+    items: HarvestedItems,
+    *,
+    now: dt.datetime,
+) -> None:
+    if outcome in (Outcome.WITHDRAWN, Outcome.EXPUNGED):
+        retirements.mark_withdrawn(deposit.course_id, deposit.handle or "", expunged=outcome is Outcome.EXPUNGED)
+    elif outcome is Outcome.WORKFLOW_FINISHED:
+        retirements.finish_workflow(deposit.course_id, items.handle_for_uri(deposit.course_uri or "") or "")
+    elif outcome is Outcome.MISSING:
+        retirements.mark_missing(deposit.course_id, waited=now - as_utc(deposit.deposited_at))
+
+
+# --- the harvested side over the archive DB ----------------------------------------------------------------
+
+
+class SqlHarvestedItems:
+    """:class:`HarvestedItems` over ``oai_harvested_item`` within one session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, handle: str) -> HarvestedItemView | None:
+        item = self.session.get(OaiHarvestedItem, handle)
+        if item is None:
+            return None
+        return HarvestedItemView(
+            handle=item.handle,
+            deleted=item.deleted,
+            vanished=item.vanished_on is not None,
+            datestamp=as_utc(item.datestamp),
+        )
+
+    def handle_for_uri(self, uri: str) -> str | None:
+        """The handle of the item published for ``uri``: live items first, then withdrawn ones.
+
+        A withdrawn item still counts as existing: re-depositing automatically would undo a curator's
+        withdrawal. Expunged (vanished) items do not count.
+        """
+        key = uri_key(uri)
+        if key is None:
+            return None
+        return self.session.scalar(
+            select(OaiHarvestedItem.handle)
+            .where(OaiHarvestedItem.identifier_key == key, OaiHarvestedItem.vanished_on.is_(None))
+            .order_by(case((OaiHarvestedItem.deleted, 1), else_=0), OaiHarvestedItem.datestamp.desc())
+            .limit(1)
+        )
+
+
+def existing_item_lookup(engine: Engine) -> ExistingItemLookup:
+    """An :data:`ExistingItemLookup` for the retirement workflow: call it before depositing a course."""
+
+    def lookup(course_uri: str) -> str | None:
+        with session_scope(engine) as session:
+            return SqlHarvestedItems(session).handle_for_uri(course_uri)
+
+    return lookup

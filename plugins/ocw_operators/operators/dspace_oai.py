@@ -1,0 +1,241 @@
+"""Operators for the DSpace OAI-PMH harvest and the reconciliation of course retirements with it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException
+
+from ocw_operators.db.base import utcnow
+from ocw_operators.db.models.oai import HarvestMode
+from ocw_operators.hooks.archive_db import ArchiveDbHook
+from ocw_operators.hooks.dspace_oai import DSpaceOaiHook
+from ocw_operators.oai.harvest import HarvestRequest, HarvestScope, OaiHarvester
+from ocw_operators.oai.reconcile import SqlHarvestedItems, reconcile
+from ocw_operators.oai.records import inclusive_until
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+# Airflow's DagRunType.BACKFILL_JOB value: runs created by `airflow backfill create`.
+BACKFILL_RUN_TYPE = "backfill"
+DEFAULT_OVERLAP = dt.timedelta(days=1)
+
+
+def as_bool(value: Any) -> bool:
+    """A templated boolean: Jinja renders ``{{ params.x }}`` as the text "True"/"False"."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off", "", "none"):
+        return False
+    raise AirflowException(f"expected a boolean, got {value!r}")
+
+
+def parse_moment(value: Any, what: str, *, end_of_day: bool = False) -> dt.datetime | None:
+    """An optional ISO-8601 date or date-time (naive means UTC) from a Param; None/"" means not set.
+
+    With ``end_of_day`` a bare date means its last second, so an inclusive ``until`` of "2026-03-31" covers
+    the whole of March 31.
+    """
+    if value is None or (isinstance(value, str) and value.strip() in ("", "None")):
+        return None
+    if isinstance(value, dt.datetime):
+        moment = value
+    else:
+        text = str(value).strip().replace("Z", "+00:00")
+        try:
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError as error:
+            raise AirflowException(f"{what} {value!r} is not an ISO-8601 date or date-time") from error
+    if end_of_day and isinstance(value, str) and len(value.strip()) == 10:
+        moment += dt.timedelta(days=1, seconds=-1)
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+
+
+class DSpaceOaiHarvestOperator(BaseOperator):
+    """Harvest DSpace's OAI-PMH list for one set into the archive DB, page by page, crash-safe.
+
+    Which list is harvested:
+
+    * ``harvest_from``/``harvest_until`` set: exactly that window (inclusive, as OAI-PMH defines);
+    * ``full_reharvest``: the whole list (and items DSpace expunged are marked vanished);
+    * a backfill run (``airflow backfill create``): the run's data interval ``[start, end)``;
+    * otherwise incremental: from the stored watermark minus ``overlap`` to now.
+
+    An interrupted harvest (worker crash, timeout, repository error) resumes on retry from the resumption
+    token committed with the last stored page. Returns the harvest summary as the XCom.
+
+    :param dspace_oai_conn_id: Connection of the OAI-PMH endpoint.
+    :param archive_db_conn_id: Connection of the archive state DB.
+    :param set_spec: set to harvest, e.g. ``col_1721.1_33971``; empty uses the Connection's ``extra.set_spec``
+        (templated).
+    :param full_reharvest: harvest the whole list instead of incrementally (templated).
+    :param harvest_from: explicit inclusive lower bound, ISO-8601 (templated).
+    :param harvest_until: explicit inclusive upper bound, ISO-8601 (templated).
+    :param verb: ``ListRecords`` (titles and URIs) or ``ListIdentifiers`` (headers only).
+    :param overlap: how far before the watermark incremental harvests start (DSpace's OAI index lags).
+    """
+
+    template_fields: Sequence[str] = ("set_spec", "full_reharvest", "harvest_from", "harvest_until")
+    ui_color = "#d6eaf8"
+
+    def __init__(
+        self,
+        *,
+        dspace_oai_conn_id: str = "dspace_oai_default",
+        archive_db_conn_id: str = "ocw_archive_db",
+        set_spec: str | None = None,
+        full_reharvest: bool | str = False,
+        harvest_from: str | None = None,
+        harvest_until: str | None = None,
+        verb: str = "ListRecords",
+        overlap: dt.timedelta = DEFAULT_OVERLAP,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.dspace_oai_conn_id = dspace_oai_conn_id
+        self.archive_db_conn_id = archive_db_conn_id
+        self.set_spec = set_spec
+        self.full_reharvest = full_reharvest
+        self.harvest_from = harvest_from
+        self.harvest_until = harvest_until
+        self.verb = verb
+        self.overlap = overlap
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        oai = DSpaceOaiHook(self.dspace_oai_conn_id)
+        archive = ArchiveDbHook(self.archive_db_conn_id)
+        archive.check_schema()
+        info = oai.identify()
+        scope = HarvestScope(
+            endpoint=oai.endpoint,
+            set_spec=self._set_spec_or_none() or oai.set_spec,
+            metadata_prefix=oai.metadata_prefix,
+            verb=self.verb,
+        )
+        request = self._request(context, info.granularity)
+        self.log.info(
+            "Harvesting %s set=%r (%s; repository %r, granularity %s, deletedRecord %s)",
+            scope.endpoint,
+            scope.set_spec,
+            request.mode,
+            info.repository_name,
+            info.granularity,
+            info.deleted_record,
+        )
+        harvester = OaiHarvester(archive.get_conn(), oai.get_conn(), scope)
+        result = harvester.harvest(request, granularity=info.granularity, airflow_run_id=context.get("run_id"))
+        self.log.info(
+            "Harvest run %d: %d pages, %d records (%d deleted, %d rejected), %d restarts, watermark %s",
+            result.run_id,
+            result.pages,
+            result.records,
+            result.deleted_records,
+            result.rejected_records,
+            result.restarts,
+            result.watermark,
+        )
+        return {**result.as_dict(), "set_spec": scope.set_spec}
+
+    def _set_spec_or_none(self) -> str | None:
+        text = str(self.set_spec or "").strip()
+        return None if text in ("", "None") else text
+
+    def _request(self, context: Context, granularity: Any) -> HarvestRequest:
+        start = parse_moment(self.harvest_from, "harvest_from")
+        end = parse_moment(self.harvest_until, "harvest_until", end_of_day=True)
+        if start or end:
+            return HarvestRequest(HarvestMode.WINDOW, from_=start, until=end)
+        if as_bool(self.full_reharvest):
+            return HarvestRequest(HarvestMode.FULL)
+        dag_run = context.get("dag_run")
+        if dag_run is not None and _is_backfill(dag_run):
+            interval_start = context.get("data_interval_start")
+            interval_end = context.get("data_interval_end")
+            if interval_start is None or interval_end is None:
+                raise AirflowException("a backfill run needs a data interval (use CronDataIntervalTimetable)")
+            return HarvestRequest(
+                HarvestMode.WINDOW, from_=interval_start, until=inclusive_until(interval_end, granularity)
+            )
+        return HarvestRequest(HarvestMode.INCREMENTAL, overlap=self.overlap)
+
+
+class DSpaceOaiReconcileOperator(BaseOperator):
+    """Reconcile course retirements with the harvested DSpace items (withdrawn, missing, workflow finished).
+
+    The retirement records come from ``retirement_records``: the import path (``package.module:factory``) of a
+    callable that takes the archive DB session and returns a
+    :class:`~ocw_operators.oai.reconcile.RetirementRecords`. Reads and the retirement side's updates share one
+    transaction. When no path is configured the task reports that and changes nothing.
+
+    :param archive_db_conn_id: Connection of the archive state DB.
+    :param retirement_records: import path of the retirement records factory (templated).
+    :param missing_after_days: days after a deposit before an item that never appeared is flagged missing
+        (templated).
+    """
+
+    template_fields: Sequence[str] = ("retirement_records", "missing_after_days")
+    ui_color = "#d5f5e3"
+
+    def __init__(
+        self,
+        *,
+        archive_db_conn_id: str = "ocw_archive_db",
+        retirement_records: str | None = None,
+        missing_after_days: int | str = 14,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.archive_db_conn_id = archive_db_conn_id
+        self.retirement_records = retirement_records
+        self.missing_after_days = missing_after_days
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        path = str(self.retirement_records or "").strip()
+        if not path or path == "None":
+            self.log.warning("No retirement records source configured; nothing to reconcile")
+            return {"reconciled": False, "reason": "no retirement records source configured"}
+        factory = load_factory(path)
+        missing_after = dt.timedelta(days=self._missing_after_days())
+        # The run's data interval end, not the wall clock, so a rerun of a run decides as that run did.
+        now = context.get("data_interval_end") or utcnow()
+        archive = ArchiveDbHook(self.archive_db_conn_id)
+        with archive.session(write_lock=True) as session:
+            report = reconcile(factory(session), SqlHarvestedItems(session), now=now, missing_after=missing_after)
+        self.log.info("Reconciliation outcomes: %s", report.counts)
+        return {"reconciled": True, **report.as_dict()}
+
+    def _missing_after_days(self) -> int:
+        try:
+            days = int(str(self.missing_after_days).strip())
+        except ValueError as error:
+            raise AirflowException(f"missing_after_days must be an integer, got {self.missing_after_days!r}") from error
+        if days < 1:
+            raise AirflowException("missing_after_days must be at least 1")
+        return days
+
+
+def _is_backfill(dag_run: Any) -> bool:
+    run_type = getattr(dag_run, "run_type", "")
+    return str(getattr(run_type, "value", run_type)) == BACKFILL_RUN_TYPE
+
+
+def load_factory(path: str) -> Any:
+    """Import ``package.module:attribute`` (or ``package.module.attribute``) and return the attribute."""
+    module_name, _, attribute = path.partition(":") if ":" in path else path.rpartition(".")
+    if not module_name or not attribute:
+        raise AirflowException(f"{path!r} is not an import path like package.module:factory")
+    try:
+        target = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as error:
+        raise AirflowException(f"cannot import retirement records factory {path!r}: {error}") from error
+    if not callable(target):
+        raise AirflowException(f"{path!r} is not callable")
+    return target

@@ -1,0 +1,133 @@
+"""The harvest and reconcile operators, executed directly with env-var Connections."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from types import SimpleNamespace
+
+import pytest
+from airflow.sdk.exceptions import AirflowException
+
+from ocw_operators.db.models.oai import HarvestMode
+from ocw_operators.oai.records import Granularity
+from ocw_operators.operators.dspace_oai import (
+    DSpaceOaiHarvestOperator,
+    DSpaceOaiReconcileOperator,
+    as_bool,
+    load_factory,
+)
+from tests.ocw_operators.oai import support
+from tests.ocw_operators.oai.support import OCW_SET, FakeRetirement, FakeRetirementRecords, add_courses
+
+INTERVAL_START = dt.datetime(2026, 3, 1, 2, tzinfo=dt.UTC)
+INTERVAL_END = dt.datetime(2026, 3, 2, 2, tzinfo=dt.UTC)
+
+
+def context(run_type: str = "scheduled", **extra) -> dict:
+    return {
+        "dag_run": SimpleNamespace(run_type=run_type),
+        "run_id": f"{run_type}__2026-03-01",
+        "data_interval_start": INTERVAL_START,
+        "data_interval_end": INTERVAL_END,
+        **extra,
+    }
+
+
+def request_for(operator, ctx, granularity=Granularity.SECOND):
+    return operator._request(ctx, granularity)
+
+
+def test_a_scheduled_run_is_incremental_with_overlap():
+    request = request_for(DSpaceOaiHarvestOperator(task_id="h"), context())
+    assert (request.mode, request.overlap) == (HarvestMode.INCREMENTAL, dt.timedelta(days=1))
+
+
+def test_a_backfill_run_harvests_its_data_interval():
+    request = request_for(DSpaceOaiHarvestOperator(task_id="h"), context("backfill"))
+    assert request.mode is HarvestMode.WINDOW
+    assert (request.from_, request.until) == (INTERVAL_START, INTERVAL_END - dt.timedelta(seconds=1))
+
+
+def test_params_choose_full_or_an_explicit_window():
+    full = DSpaceOaiHarvestOperator(task_id="h", full_reharvest="True", harvest_from="", harvest_until="")
+    assert request_for(full, context()).mode is HarvestMode.FULL
+    window = DSpaceOaiHarvestOperator(
+        task_id="h", full_reharvest="True", harvest_from="2026-02-01", harvest_until="None"
+    )
+    request = request_for(window, context())
+    assert (request.mode, request.from_, request.until) == (
+        HarvestMode.WINDOW, dt.datetime(2026, 2, 1, tzinfo=dt.UTC), None,
+    )  # fmt: skip
+
+
+def test_a_bare_until_date_covers_the_whole_day():
+    operator = DSpaceOaiHarvestOperator(task_id="h", harvest_from="2026-03-01", harvest_until="2026-03-31")
+    request = request_for(operator, context())
+    assert (request.from_, request.until) == (
+        dt.datetime(2026, 3, 1, tzinfo=dt.UTC), dt.datetime(2026, 3, 31, 23, 59, 59, tzinfo=dt.UTC),
+    )  # fmt: skip
+    exact = DSpaceOaiHarvestOperator(task_id="h", harvest_until="2026-03-31T12:00:00Z")
+    assert request_for(exact, context()).until == dt.datetime(2026, 3, 31, 12, tzinfo=dt.UTC)
+
+
+def test_bad_params_are_clear_errors():
+    with pytest.raises(AirflowException, match="harvest_from 'last tuesday'"):
+        request_for(DSpaceOaiHarvestOperator(task_id="h", harvest_from="last tuesday"), context())
+    with pytest.raises(AirflowException, match="boolean"):
+        as_bool("perhaps")
+    with pytest.raises(ValueError, match="after until"):
+        request_for(
+            DSpaceOaiHarvestOperator(task_id="h", harvest_from="2026-03-02", harvest_until="2026-03-01"), context()
+        )
+
+
+def test_harvest_operator_stores_items_and_reruns_incrementally(monkeypatch, sandbox_runtime, archive_db_conn):
+    sandbox = support.start_oai_sandbox(sandbox_runtime)
+    add_courses(sandbox.store, sandbox.clock, 130)
+    monkeypatch.setenv("AIRFLOW_CONN_DSPACE_OAI_DEFAULT", sandbox.connection_json(set_spec=OCW_SET))
+    operator = DSpaceOaiHarvestOperator(task_id="harvest", set_spec="")
+    first = operator.execute(context())
+    assert (first["records"], first["pages"], first["set_spec"], first["mode"]) == (130, 2, OCW_SET, "incremental")
+    json.dumps(first)  # the XCom is plain JSON
+    second = operator.execute(context())
+    assert second["from_datestamp"] == "2026-02-28T00:02:09Z" and second["records"] == 130  # one day of overlap
+
+
+def test_reconcile_operator_without_a_source_changes_nothing(archive_db_conn):
+    result = DSpaceOaiReconcileOperator(task_id="r", retirement_records="").execute(context())
+    assert result == {"reconciled": False, "reason": "no retirement records source configured"}
+
+
+def test_reconcile_operator_uses_the_configured_factory(monkeypatch, archive_db_conn):
+    fake = FakeRetirementRecords()
+    fake.add(FakeRetirement("lost", INTERVAL_START - dt.timedelta(days=30), handle="1721.1/404"))
+    monkeypatch.setattr(support, "CURRENT_RETIREMENTS", fake)
+    operator = DSpaceOaiReconcileOperator(
+        task_id="r",
+        retirement_records="tests.ocw_operators.oai.support:current_retirement_records",
+        missing_after_days="14",
+    )
+    result = operator.execute(context())
+    assert result["reconciled"] and result["counts"] == {"missing": 1}
+    assert fake.calls == [("missing", "lost", 31)]
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("nonexistent.module:factory", "cannot import"),
+        ("json:nothing_here", "cannot import"),
+        ("json:__doc__", "callable"),
+        ("justaname", "not an import path"),
+    ],
+)
+def test_bad_factory_paths_are_clear_errors(path, message):
+    with pytest.raises(AirflowException, match=message):
+        load_factory(path)
+
+
+def test_missing_after_days_is_validated(archive_db_conn):
+    operator = DSpaceOaiReconcileOperator(task_id="r", retirement_records="json:loads", missing_after_days="0")
+    with pytest.raises(AirflowException, match="at least 1"):
+        operator.execute(context())
