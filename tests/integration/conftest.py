@@ -7,6 +7,7 @@ When a test that uses the cluster fails, the tail of every process log is added 
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -55,8 +56,21 @@ def _check_services() -> None:
 
 
 @pytest.fixture(scope="session")
-def celery_cluster() -> Iterator[LocalCeleryCluster]:
+def oai_sandbox(sandbox_runtime):
+    """The sandbox DSpace OAI-PMH endpoint the cluster's ``dspace_oai_default`` Connection points at.
+
+    Its store is in memory and its clock is moved by hand, so tests deposit items with known datestamps.
+    """
+    from tests.ocw_operators.oai.support import start_oai_sandbox
+
+    return start_oai_sandbox(sandbox_runtime)
+
+
+@pytest.fixture(scope="session")
+def celery_cluster(oai_sandbox) -> Iterator[LocalCeleryCluster]:
     """Airflow api-server, scheduler, dag-processor, triggerer and two Celery workers on PostgreSQL + Redis."""
+    from tests.ocw_operators.oai.support import OCW_SET
+
     _check_services()
     workdir = Path(tempfile.mkdtemp(prefix="ocw-celery-cluster-"))
     config = ClusterConfig(
@@ -66,6 +80,7 @@ def celery_cluster() -> Iterator[LocalCeleryCluster]:
         redis_server=_redis_server(REDIS_URL),
         redis_db=CLUSTER_REDIS_DB,
         variables=CLUSTER_VARIABLES,
+        connections={"dspace_oai_default": json.loads(oai_sandbox.connection_json(set_spec=OCW_SET))},
     )
     cluster = LocalCeleryCluster(config, workdir)
     try:
