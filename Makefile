@@ -26,7 +26,7 @@ run: install
 
 ## make sandbox: only the local protocol servers (DSpace, Wayback SPN2, CMS, link farm) in the foreground.
 sandbox: install
-	$(BIN)/python -m ocw_sandbox serve
+	$(BIN)/python -m ocw_sandbox all --data-dir var/sandbox
 
 ## make test: lint, then the whole suite. In CI (CI=true) PostgreSQL and Redis tests must run, never skip.
 test: install lint

@@ -21,8 +21,10 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from ocw_sandbox.demo import start_demo
 from ocw_sandbox.linkfarm import make_linkfarm_app
 from ocw_sandbox.runtime import LOOPBACK, SandboxRuntime
 
@@ -97,6 +99,33 @@ register(
         help="web hosts for the link checker: /ok, /status/<code>, /redirect/<n>, /hang, /reset, ...",
         add_arguments=_add_linkfarm_arguments,
         start=_start_linkfarm,
+    )
+)
+
+
+def _add_all_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, default=Path("var/sandbox"), help="demo data and spool files")
+    parser.add_argument("--endpoints-file", type=Path, help="write the endpoints, Connections and Variables here")
+    parser.add_argument("--host", default=LOOPBACK, help="bind address (0.0.0.0 only inside the compose container)")
+    parser.add_argument("--public-host", help="host name clients use (default: the bind address)")
+
+
+def _start_all(runtime: SandboxRuntime, args: argparse.Namespace) -> dict[str, Any]:
+    endpoints = start_demo(runtime, args.data_dir.resolve(), host=args.host, public_host=args.public_host)
+    if args.endpoints_file:
+        # Written last and atomically: its presence means every service is listening.
+        partial = args.endpoints_file.with_suffix(".tmp")
+        partial.write_text(endpoints.to_json())
+        partial.replace(args.endpoints_file)
+    return {"service": "all", **endpoints.urls}
+
+
+register(
+    SandboxService(
+        name="all",
+        help="every service on fixed ports with demo content (make run, the compose sandbox)",
+        add_arguments=_add_all_arguments,
+        start=_start_all,
     )
 )
 

@@ -111,6 +111,10 @@ async def _post_fault(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def _ready(request: web.Request) -> web.Response:
+    return web.json_response({"service": request.app[SERVICE_NAME], "ready": True})
+
+
 async def _delete_faults(request: web.Request) -> web.Response:
     request.app[FAULTS].clear()
     return web.json_response({"ok": True})
@@ -129,4 +133,5 @@ def make_app(
     app[FAULTS] = FaultPlan()
     app.router.add_post(f"{CONTROL_PREFIX}/faults", _post_fault)
     app.router.add_delete(f"{CONTROL_PREFIX}/faults", _delete_faults)
+    app.router.add_get(f"{CONTROL_PREFIX}/ready", _ready)
     return app

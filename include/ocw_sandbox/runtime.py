@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Coroutine
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 from aiohttp import web
 
 LOOPBACK = "127.0.0.1"
+ALL_INTERFACES = "0.0.0.0"  # only inside the compose sandbox container
+CONTAINER_FLAG = "OCW_SANDBOX_IN_CONTAINER"
 
 
 class SandboxRuntime:
@@ -32,8 +35,12 @@ class SandboxRuntime:
 
     def serve_many(self, app: web.Application, ports: list[int], host: str = LOOPBACK) -> list[int]:
         """Bind one application on several ports (each port is a distinct "host" for the link farm)."""
-        if host not in (LOOPBACK, "localhost"):
-            raise ValueError("sandbox servers bind to the loopback interface only")
+        if host not in (LOOPBACK, "localhost") and not (
+            host == ALL_INTERFACES and os.environ.get(CONTAINER_FLAG) == "1"
+        ):
+            raise ValueError(
+                f"sandbox servers bind to the loopback interface only (inside a container set {CONTAINER_FLAG}=1)"
+            )
         return self.run(self._start(app, ports, host))
 
     async def _start(self, app: web.Application, ports: list[int], host: str) -> list[int]:

@@ -38,5 +38,8 @@ def pending_heads(engine: Engine) -> set[str]:
     """Branch heads not yet applied; empty when the schema is current."""
     script = ScriptDirectory.from_config(alembic_config(engine.url.render_as_string(hide_password=False)))
     with engine.connect() as connection:
-        current = set(MigrationContext.configure(connection).get_current_heads())
-    return set(script.get_heads()) - current
+        current = MigrationContext.configure(connection).get_current_heads()
+    # A branch head that another branch ``depends_on`` is not stored in alembic_version once the dependent
+    # revision is applied, so count everything reachable from the stored heads (dependencies included).
+    applied = {revision.revision for revision in script.iterate_revisions(current, "base")} if current else set()
+    return set(script.get_heads()) - applied

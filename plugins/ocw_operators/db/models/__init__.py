@@ -9,17 +9,23 @@ from ocw_operators.db.models.oai import (
     OaiHarvestState,
 )
 from ocw_operators.db.models.ratelimit import RateLimitBucket
+from ocw_operators.db.models.resource_import import ExternalResourceReference, ReferenceSourceKind
 from ocw_operators.db.models.resources import ExternalResource, ResourceStatus, WaybackStatus
+from ocw_operators.db.models.retirement import CourseRetirement, RetirementState
 
 __all__ = [
     "Base",
+    "CourseRetirement",
     "ExternalResource",
+    "ExternalResourceReference",
     "HarvestMode",
     "HarvestRunStatus",
     "OaiHarvestRun",
     "OaiHarvestState",
     "OaiHarvestedItem",
     "RateLimitBucket",
+    "ReferenceSourceKind",
     "ResourceStatus",
+    "RetirementState",
     "WaybackStatus",
 ]

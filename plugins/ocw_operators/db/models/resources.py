@@ -61,5 +61,12 @@ class ExternalResource(TimestampMixin, Base):
     wayback_submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     wayback_last_successful_submission: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
+    # Set by the markdown import (migration branch ``resource_import``). ``filename`` is the slug of the
+    # resource's page in a course site (``content/external-resources/<filename>.md``); ``created_by_run`` is the
+    # Airflow run id (or CLI run id) that inserted the row, never updated, so a retried run can still announce
+    # every resource it created.
+    filename: Mapped[str] = mapped_column(String(255), nullable=False, default="", server_default="")
+    created_by_run: Mapped[str] = mapped_column(String(250), nullable=False, default="", server_default="", index=True)
+
     def __repr__(self) -> str:
         return f"<ExternalResource {self.id} {self.site_name} {self.url!r} {self.status}>"

@@ -1,0 +1,99 @@
+"""
+### External resources from course markdown
+
+ocw-studio's `markdown_cleanup` conversion over Hugo course sites on disk. The rule
+`link_to_external_resource` turns markdown links `[text](url)` (inline, reference-style, autolinks) into
+`{{% resource_link "<uuid>" "text" %}}`; `nav_item_to_external_resource` turns external navigation menu items
+into resource references. Each URL becomes one external resource in the archive DB (stable UUID, filename from
+the title, license-warning flag) or reuses the existing one; every referencing page or menu is recorded.
+Internal links, images and anything in code, comments or shortcodes are left alone. Only course sites
+(`data/website.json` with `"starter": "ocw-course"`) are touched; the others are skipped and reported.
+
+**Schedule**: none; trigger manually with the Params form. One run at a time.
+
+**Connections**: `ocw_archive_db` (archive state DB).
+
+**Variables**: `OCW_SITES_DIR` (sites folder on the workers, used when the `sites_dir` Param is empty),
+`OCW_SITEMAP_DOMAIN` (host without license warning; default `ocw.mit.edu`).
+
+**Params**: `rules` (one or both rule names); `commit` (default false: dry run); `out_csv` (report path on the
+worker; a dry run needs it, a commit may add it); `published_only`; `add_external_license_warning` /
+`no_external_license_warning` (mutually exclusive); `sites_dir`; `site_names` (empty: all sites).
+
+**Tasks**: `import_external_resources`, then `announce_new_resources` (teardown: runs even if the import failed
+part-way) which emits the Asset `ocw://external-resources/created` with `extra={"resource_ids": [...]}` for the
+resources this run created; the `wayback_submit` DAG is scheduled on it. Reruns are safe: existing resources are
+reused and already converted pages have nothing left to convert.
+"""
+
+import datetime as dt
+
+from airflow.sdk import DAG, Param
+
+from ocw_operators.dag_defaults import START_DATE, task_defaults
+from ocw_operators.operators.resource_import import ExternalResourceImportOperator, ExternalResourcesAnnounceOperator
+from ocw_operators.resource_import.importer import Rule
+
+RULES = [rule.value for rule in Rule]
+
+with DAG(
+    dag_id="external_resource_import",
+    schedule=None,
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,  # two runs would rewrite the same pages
+    doc_md=__doc__,
+    tags=["ocw", "external-resources", "manual"],
+    default_args=task_defaults(retries=2, execution_timeout=dt.timedelta(hours=2)),
+    render_template_as_native_obj=True,
+    params={
+        "rules": Param(
+            RULES,
+            type="array",
+            items={"type": "string", "enum": RULES},
+            minItems=1,
+            title="Rules",
+            description="link_to_external_resource (markdown links) and/or nav_item_to_external_resource (menus).",
+        ),
+        "commit": Param(False, type="boolean", title="Commit", description="Save to the archive DB and rewrite files."),
+        "out_csv": Param(
+            None,
+            type=["null", "string"],
+            title="Output CSV",
+            description="Report path on the worker. Required for a dry run.",
+        ),
+        "published_only": Param(False, type="boolean", title="Published sites only"),
+        "add_external_license_warning": Param(
+            False, type="boolean", title="Add license warning", description="Warn for every domain."
+        ),
+        "no_external_license_warning": Param(
+            False, type="boolean", title="No license warning", description="Warn for no domain."
+        ),
+        "sites_dir": Param(
+            None,
+            type=["null", "string"],
+            title="Sites directory",
+            description="Folder of Hugo site folders; empty uses the OCW_SITES_DIR Variable.",
+        ),
+        "site_names": Param(
+            [], type="array", items={"type": "string"}, title="Sites", description="Only these sites (empty: all)."
+        ),
+    },
+):
+    import_resources = ExternalResourceImportOperator(
+        task_id="import_external_resources",
+        sites_dir="{{ params.sites_dir or var.value.get('OCW_SITES_DIR', '') }}",
+        rules="{{ params.rules }}",
+        commit="{{ params.commit }}",
+        out_csv="{{ params.out_csv }}",
+        published_only="{{ params.published_only }}",
+        add_external_license_warning="{{ params.add_external_license_warning }}",
+        no_external_license_warning="{{ params.no_external_license_warning }}",
+        sitemap_domain="{{ var.value.get('OCW_SITEMAP_DOMAIN', 'ocw.mit.edu') }}",
+        site_names="{{ params.site_names }}",
+    )
+    announce = ExternalResourcesAnnounceOperator(
+        task_id="announce_new_resources", execution_timeout=dt.timedelta(minutes=10)
+    ).as_teardown()
+
+    import_resources >> announce

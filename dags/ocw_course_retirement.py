@@ -1,0 +1,114 @@
+"""
+### OCW course retirement to DSpace
+
+Retires courses that the CMS scheduled for retirement: each course's files and XML metadata are fetched into
+the DSpace holding area, packed as a DSpace METS SIP zip (MD5 computed while writing), copied to the
+retired-course-zips directory, deposited over SWORD into the collection of the course's department, and the
+handle DSpace assigns is set on the course in the CMS (`set_dspace_handle`, `hdl://<prefix>/<suffix>`).
+Each course is a mapped task group labelled by its course id. The retirement record in the archive DB is a
+state machine, so a retry or rerun resumes where the course stopped and never deposits a course twice.
+Deposits that DSpace accepts into its review workflow (HTTP 202, no handle yet) are finished by the
+`finish_workflow_deposits` task of every later run, once DSpace has archived the item.
+
+**Schedule**: hourly poll of the CMS retirement queue (`@hourly`, no catchup, one run at a time), plus manual
+runs from the trigger form.
+
+**Params**
+- `course_ids`: course ids (`<department>/<slug>`) to retire now; empty = the CMS retirement queue.
+- `dry_run`: fetch and package only; skip the copy, the deposit, the CMS call and the record.
+- `redeposit_after_unknown_outcome`: deposit again although an earlier attempt's outcome is unknown
+  (timeout, crash). Set only after checking DSpace has no item for the course.
+
+**Connections**
+- `ocw_cms_default` (CMS: host, login, password; extra `auth_style`, timeouts)
+- `dspace_sword_default` (DSpace: host, login, password; extra `sword_version`, `collections` or
+  `collections_file` mapping department to collection handle, `on_behalf_of`, timeouts)
+- `ocw_archive_db` (archive state DB)
+
+**Variables** (read at run time): `ocw_retirement_holding_area`, `ocw_retired_course_zips_dir`, and optionally
+`ocw_retirement_existing_item_lookup` (`module:callable` mapping dc.identifier.uri to a handle, e.g. from the
+OAI-PMH harvest).
+
+**Pools**: `ocw_cms` (CMS calls), `course_packaging` (zip building and copying), `dspace_sword` (deposits),
+`archive_db` (bookkeeping).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.sdk import DAG, Param, task_group
+
+from ocw_operators.dag_defaults import START_DATE, task_defaults
+from ocw_operators.operators.retirement import (
+    BuildCourseSipOperator,
+    DepositCourseOperator,
+    FetchCourseResourcesOperator,
+    FinishWorkflowDepositsOperator,
+    RecordRetirementOperator,
+    SelectRetirementCoursesOperator,
+    SetCmsDspaceHandleOperator,
+    StoreCourseZipOperator,
+)
+
+COURSE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,99}/[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
+DRY_RUN = "{{ params.dry_run }}"
+
+with DAG(
+    dag_id="ocw_course_retirement",
+    schedule="@hourly",
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=task_defaults(pool="ocw_cms", execution_timeout=dt.timedelta(minutes=30)),
+    params={
+        "course_ids": Param(
+            [],
+            type="array",
+            items={"type": "string", "pattern": COURSE_ID_PATTERN},
+            title="Course ids",
+            description="<department>/<slug>, e.g. history/21h-126-america-in-depression-and-war-spring-2003. "
+            "Empty: retire what the CMS retirement queue holds.",
+        ),
+        "dry_run": Param(False, type="boolean", description="Fetch and package only; change nothing else."),
+        "redeposit_after_unknown_outcome": Param(
+            False,
+            type="boolean",
+            description="Only after checking DSpace: deposit again although an earlier attempt may have arrived.",
+        ),
+    },
+    render_template_as_native_obj=True,
+    tags=["ocw", "dspace", "retirement"],
+    doc_md=__doc__,
+) as dag:
+    select_courses = SelectRetirementCoursesOperator(task_id="select_courses", course_ids="{{ params.course_ids }}")
+
+    @task_group(group_id="retire_course")
+    def retire_course(course_id: str) -> None:
+        fetch = FetchCourseResourcesOperator(task_id="fetch_resources", course_id=course_id)
+        package = BuildCourseSipOperator(
+            task_id="build_sip", course_id=course_id, pool="course_packaging", execution_timeout=dt.timedelta(hours=2)
+        )
+        store = StoreCourseZipOperator(
+            task_id="store_zip",
+            course_id=course_id,
+            dry_run=DRY_RUN,
+            pool="course_packaging",
+            execution_timeout=dt.timedelta(hours=1),
+        )
+        deposit = DepositCourseOperator(
+            task_id="deposit",
+            course_id=course_id,
+            dry_run=DRY_RUN,
+            redeposit_after_unknown_outcome="{{ params.redeposit_after_unknown_outcome }}",
+            pool="dspace_sword",
+            execution_timeout=dt.timedelta(hours=3),
+        )
+        set_handle = SetCmsDspaceHandleOperator(task_id="set_cms_handle", course_id=course_id, dry_run=DRY_RUN)
+        record = RecordRetirementOperator(task_id="record", course_id=course_id, dry_run=DRY_RUN, pool="archive_db")
+        fetch >> package >> store >> deposit >> set_handle >> record
+
+    retire_course.expand(course_id=select_courses.output)
+    # Independent of this run's courses (those waiting for DSpace's workflow are never selected), so a failed
+    # course still fails the run while workflow deposits of earlier runs are finished.
+    FinishWorkflowDepositsOperator(task_id="finish_workflow_deposits", pool="dspace_sword")

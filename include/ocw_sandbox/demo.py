@@ -1,0 +1,126 @@
+"""The whole sandbox for ``make run`` and the compose ``sandbox`` service: every protocol server on fixed
+ports, demo content, and the Connections and Variables that point the DAGs at them.
+
+``start_demo`` binds the services and returns an :class:`Endpoints` description that the launcher turns into
+``airflow connections import`` / ``airflow variables import`` files.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ocw_sandbox.cms import make_cms_app, sample_course
+from ocw_sandbox.dspace import make_dspace_app
+from ocw_sandbox.dspace_store import DSpaceStore
+from ocw_sandbox.linkfarm import make_linkfarm_app
+from ocw_sandbox.oai import make_oai_app
+from ocw_sandbox.runtime import SandboxRuntime
+
+DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
+PORTS = {"wayback": 8701, "dspace": 8702, "cms": 8703, "oai": 8704}
+LINKFARM_PORTS = list(range(8710, 8730))
+SWORD_USER, SWORD_PASSWORD = "sandbox-sword", "sandbox-sword-secret"
+CMS_USER, CMS_PASSWORD = "sandbox-cms", "sandbox-cms-secret"
+WAYBACK_KEY, WAYBACK_SECRET = "sandbox-access", "sandbox-secret"
+OCW_COMMUNITY = "1721.1/1"
+DEPARTMENT_COLLECTIONS = {
+    "history": "1721.1/33971",
+    "physics": "1721.1/33972",
+    "mathematics": "1721.1/33973",
+}
+DEMO_COURSES = [
+    "history/21h-126-america-in-depression-and-war-spring-2003",
+    "physics/8-01-physics-i-fall-1999",
+    "mathematics/18-01-single-variable-calculus-fall-2005",
+]
+# Link-farm paths of the demo resources: a realistic mix of good, broken, refused-HEAD and slow links.
+DEMO_LINK_PATHS = ["/ok", "/ok", "/ok", "/redirect/2", "/status/404", "/status/403", "/head-405", "/status/500"]
+
+
+@dataclass
+class Endpoints:
+    urls: dict[str, str]
+    connections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    variables: dict[str, str] = field(default_factory=dict)
+    demo_resources: str = ""
+    ready_url: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__, indent=2)
+
+
+def _connection(conn_type: str, host: str, login: str = "", password: str = "", **extra: Any) -> dict[str, Any]:
+    return {"conn_type": conn_type, "host": host, "login": login, "password": password, "extra": json.dumps(extra)}
+
+
+def write_demo_resources(path: Path, farm_urls: list[str]) -> None:
+    """Three course sites' worth of external resources spread over the link-farm hosts."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["site_name", "site_short_id", "title", "url", "has_external_license_warning"])
+        for number, course in enumerate(DEMO_COURSES):
+            site = course.split("/")[1]
+            for index, link in enumerate(DEMO_LINK_PATHS):
+                host = farm_urls[(number * len(DEMO_LINK_PATHS) + index) % len(farm_urls)]
+                writer.writerow(
+                    [site, site.split("-")[0], f"Reference {index + 1}", f"{host}{link}?ref={index}", "true"]
+                )
+
+
+def start_demo(
+    runtime: SandboxRuntime, data_dir: Path, host: str = "127.0.0.1", public_host: str | None = None
+) -> Endpoints:
+    """Bind every service on its fixed port and prepare the demo data under ``data_dir``.
+
+    ``public_host`` is the name clients use (the compose service name when bound inside a container).
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    base = f"http://{public_host or host}"
+    store = DSpaceStore()
+    collections = {handle: f"OCW {department.title()}" for department, handle in DEPARTMENT_COLLECTIONS.items()}
+    runtime.serve(
+        make_dspace_app(store, username=SWORD_USER, password=SWORD_PASSWORD, collections=collections,
+                        spool_dir=data_dir / "dspace-spool"),
+        PORTS["dspace"], host=host,
+    )  # fmt: skip
+    runtime.serve(make_oai_app(store, communities={OCW_COMMUNITY: list(collections)}), PORTS["oai"], host=host)
+    courses = [sample_course(course_id, seed=number) for number, course_id in enumerate(DEMO_COURSES, start=1)]
+    runtime.serve(
+        make_cms_app(courses, username=CMS_USER, password=CMS_PASSWORD, queue=DEMO_COURSES[:2]), PORTS["cms"], host=host
+    )
+    farm_ports = runtime.serve_many(make_linkfarm_app(), LINKFARM_PORTS, host=host)
+    farm_urls = [f"{base}:{port}" for port in farm_ports]
+
+    resources_csv = data_dir / "demo-resources.csv"
+    write_demo_resources(resources_csv, farm_urls)
+    sites_dir = data_dir / "demo-sites"
+    if not sites_dir.exists():  # a copy, because committed imports rewrite the pages
+        shutil.copytree(DEMO_DIR / "sites", sites_dir)
+
+    urls = {name: f"{base}:{port}" for name, port in PORTS.items()}
+    return Endpoints(
+        urls={**urls, "linkfarm": farm_urls[0]},
+        connections={
+            "dspace_sword_default": _connection(
+                "dspace_sword", urls["dspace"], SWORD_USER, SWORD_PASSWORD, collections=DEPARTMENT_COLLECTIONS
+            ),
+            "dspace_oai_default": _connection(
+                "dspace_oai",
+                f"{urls['oai']}/oai/request",
+                set_spec="col_" + DEPARTMENT_COLLECTIONS["history"].replace("/", "_"),
+            ),
+            "ocw_cms_default": _connection("ocw_cms", urls["cms"], CMS_USER, CMS_PASSWORD, auth_style="query"),
+        },
+        variables={
+            "ocw_retirement_holding_area": str(data_dir / "retirement" / "holding"),
+            "ocw_retired_course_zips_dir": str(data_dir / "retirement" / "RetiredCourseZips"),
+            "OCW_SITES_DIR": str(sites_dir),
+        },
+        demo_resources=str(resources_csv),
+        ready_url=f"{urls['cms']}/_sandbox/ready",
+    )

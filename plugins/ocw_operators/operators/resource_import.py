@@ -1,0 +1,195 @@
+"""Operators of the ``external_resource_import`` DAG: the markdown import and the announcement of new resources."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator, Context
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from ocw_operators.assets import EXTERNAL_RESOURCES_CREATED
+from ocw_operators.hooks.archive_db import ArchiveDbHook
+from ocw_operators.resource_import import (
+    ImportOptions,
+    ImportOptionsError,
+    ImportReport,
+    Rule,
+    created_resource_ids,
+    import_sites,
+)
+from ocw_operators.resource_import.report import SiteStatus
+from ocw_operators.resource_import.resource_fields import DEFAULT_SITEMAP_DOMAIN
+
+_TRUE_STRINGS = {"true", "1", "yes", "on"}
+_FALSE_STRINGS = {"false", "0", "no", "off", "", "none"}
+
+
+def _as_bool(name: str, value: Any) -> bool:
+    """Rendered templates may yield strings; accept the unambiguous spellings and refuse the rest."""
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    text = str(value).strip().lower()
+    if text in _TRUE_STRINGS:
+        return True
+    if text in _FALSE_STRINGS:
+        return False
+    raise AirflowFailException(f"{name} must be true or false, not {value!r}")
+
+
+def _as_names(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return [str(part) for part in value]
+
+
+class ExternalResourceImportOperator(BaseOperator):
+    """Convert external markdown links and menu items of course sites into external resources.
+
+    The Airflow face of ``python -m ocw_operators.resource_import`` (ocw-studio's ``markdown_cleanup`` with the
+    ``link_to_external_resource`` and ``nav_item_to_external_resource`` rules). Dry run unless ``commit``; a dry run
+    needs ``out_csv``. Resources get deterministic UUIDs and are looked up by URL first, so a retry or rerun reuses
+    them and a rerun after a complete commit changes nothing. Sites whose files cannot be used are reported and
+    fail the task at the end (with :class:`AirflowFailException`: bad input does not improve on retry); the other
+    sites are still processed and committed.
+
+    :param sites_dir: folder with one Hugo site folder per site (templated).
+    :param rules: rule names to run (templated; a list or a comma-separated string).
+    :param commit: save resources/references and rewrite the site files (templated).
+    :param out_csv: write the per-link report to this CSV path on the worker (templated).
+    :param published_only: skip sites whose metadata is not ``published`` (templated).
+    :param add_external_license_warning: warn for every domain (templated).
+    :param no_external_license_warning: warn for no domain (templated; exclusive with the previous one).
+    :param sitemap_domain: host that gets no license warning by default (templated).
+    :param site_names: only these sites; empty means all (templated).
+    :param archive_db_conn_id: Connection of the archive DB.
+    :return: the import summary (counts, skipped sites, site errors, CSV path).
+    """
+
+    template_fields: Sequence[str] = (
+        "sites_dir",
+        "rules",
+        "commit",
+        "out_csv",
+        "published_only",
+        "add_external_license_warning",
+        "no_external_license_warning",
+        "sitemap_domain",
+        "site_names",
+    )
+    ui_color = "#e8f0fe"
+
+    def __init__(
+        self,
+        *,
+        sites_dir: str,
+        rules: Sequence[str] | str = tuple(Rule),
+        commit: bool | str = False,
+        out_csv: str | None = None,
+        published_only: bool | str = False,
+        add_external_license_warning: bool | str = False,
+        no_external_license_warning: bool | str = False,
+        sitemap_domain: str = DEFAULT_SITEMAP_DOMAIN,
+        site_names: Sequence[str] | str = (),
+        archive_db_conn_id: str = ArchiveDbHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.sites_dir = sites_dir
+        self.rules = rules
+        self.commit = commit
+        self.out_csv = out_csv
+        self.published_only = published_only
+        self.add_external_license_warning = add_external_license_warning
+        self.no_external_license_warning = no_external_license_warning
+        self.sitemap_domain = sitemap_domain
+        self.site_names = site_names
+        self.archive_db_conn_id = archive_db_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        options = self._options(run_id=context["run_id"])
+        hook = ArchiveDbHook(archive_db_conn_id=self.archive_db_conn_id)
+        hook.check_schema()
+        try:
+            report = import_sites(hook.get_conn(), options)
+        except FileNotFoundError as error:
+            raise AirflowFailException(str(error)) from None
+        summary = report.summary()
+        self._log_report(report, summary)
+        if report.errors:
+            context["ti"].xcom_push(key="import_summary", value=summary)
+            names = ", ".join(site.name for site in report.errors)
+            raise AirflowFailException(
+                f"{len(report.errors)} site(s) could not be fully imported ({names}); the others were processed. "
+                "Fix the files named in the log and rerun: completed work is not repeated."
+            )
+        return summary
+
+    def _options(self, *, run_id: str) -> ImportOptions:
+        try:
+            return ImportOptions.build(
+                sites_dir=str(self.sites_dir or ""),
+                rules=_as_names(self.rules),
+                run_id=run_id,
+                commit=_as_bool("commit", self.commit),
+                out_csv=str(self.out_csv) if self.out_csv else None,
+                published_only=_as_bool("published_only", self.published_only),
+                add_external_license_warning=_as_bool(
+                    "add_external_license_warning", self.add_external_license_warning
+                ),
+                no_external_license_warning=_as_bool("no_external_license_warning", self.no_external_license_warning),
+                sitemap_domain=str(self.sitemap_domain or DEFAULT_SITEMAP_DOMAIN),
+                site_names=_as_names(self.site_names),
+            )
+        except ImportOptionsError as error:
+            raise AirflowFailException(f"invalid import options: {error}") from None
+
+    def _log_report(self, report: ImportReport, summary: dict[str, Any]) -> None:
+        self.log.info(
+            "%s: %d site(s) processed, %d link(s) and %d menu item(s) converted, %d resource(s) %s, %d file(s) written",
+            "Committed" if report.commit else "Dry run",
+            summary["sites_processed"],
+            summary["links_converted"],
+            summary["nav_items_converted"],
+            summary["resources_created"] if report.commit else summary["resources_would_create"],
+            "created" if report.commit else "would be created",
+            summary["files_rewritten"],
+        )
+        for skipped in report.sites:
+            if skipped.status is SiteStatus.SKIPPED:
+                self.log.info("Skipped site %s: %s", skipped.name, skipped.reason)
+        for failed in report.errors:
+            self.log.error("Site %s: %s", failed.name, failed.reason)
+        if report.csv_path:
+            self.log.info("Report written to %s", report.csv_path)
+
+
+class ExternalResourcesAnnounceOperator(BaseOperator):
+    """Emit ``EXTERNAL_RESOURCES_CREATED`` with ``extra={"resource_ids": [...]}`` for resources this run created.
+
+    This is ocw-studio's creation signal: the ``wayback_submit`` DAG is scheduled on the asset, so new resources
+    are captured without polling. The ids come from the archive DB (``created_by_run`` = this run id), not from
+    XCom, so resources inserted by an import attempt that later failed are announced too. With nothing new the
+    task is skipped and no event is emitted. Use it as the DAG's teardown so it runs whatever the import's outcome
+    and does not decide the run's state.
+
+    :param archive_db_conn_id: Connection of the archive DB.
+    """
+
+    def __init__(self, *, archive_db_conn_id: str = ArchiveDbHook.default_conn_name, **kwargs: Any) -> None:
+        kwargs.setdefault("outlets", [EXTERNAL_RESOURCES_CREATED])
+        super().__init__(**kwargs)
+        self.archive_db_conn_id = archive_db_conn_id
+
+    def execute(self, context: Context) -> dict[str, int]:
+        hook = ArchiveDbHook(archive_db_conn_id=self.archive_db_conn_id)
+        resource_ids = created_resource_ids(hook.get_conn(), context["run_id"])
+        if not resource_ids:
+            raise AirflowSkipException("this run created no external resources; nothing to announce")
+        context["outlet_events"][EXTERNAL_RESOURCES_CREATED].extra = {"resource_ids": resource_ids}
+        self.log.info("Announcing %d new external resource(s) for Wayback submission", len(resource_ids))
+        return {"resources_announced": len(resource_ids)}

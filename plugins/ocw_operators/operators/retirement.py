@@ -1,0 +1,358 @@
+"""Operators for ``ocw_course_retirement``: one per step, each a thin shell over :mod:`ocw_operators.retirement`.
+
+Every step reads the course's retirement record first and resumes from it, so retries, reruns and backfills
+never repeat a finished side effect (see :mod:`ocw_operators.retirement.steps`). Errors that a retry cannot
+fix (hostile names, malformed metadata, a 4xx from DSpace, an unmapped department) fail the task at once with
+a clear message; the record keeps the error text and stays resumable for the next run.
+
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import BaseOperator, Variable
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from ocw_operators.db.models.retirement import RetirementState
+from ocw_operators.hooks.archive_db import ArchiveDbHook
+from ocw_operators.hooks.dspace_sword import DSpaceSwordHook
+from ocw_operators.hooks.ocw_cms import OcwCmsHook
+from ocw_operators.retirement import state, steps
+from ocw_operators.retirement.cms import CourseNotFoundError
+from ocw_operators.retirement.course import CourseDataError
+from ocw_operators.retirement.holding import HoldingArea
+from ocw_operators.retirement.lookup import LookupConfigError, load_lookup
+from ocw_operators.retirement.names import HostileNameError, validate_course_id
+from ocw_operators.retirement.steps import DepositOutcomeUnknownError
+from ocw_operators.retirement.sword import CollectionMapError, SwordDepositError
+from ocw_operators.retirement.zipstream import SourceChangedError
+from ocw_operators.xml import XmlError
+
+HOLDING_AREA_VARIABLE = "ocw_retirement_holding_area"
+RETIRED_ZIPS_VARIABLE = "ocw_retired_course_zips_dir"
+LOOKUP_VARIABLE = "ocw_retirement_existing_item_lookup"
+COURSE_LABEL = "{{ task.course_id }}"
+
+
+def as_bool(value: Any) -> bool:
+    """A Param rendered as a native bool or as text ("True", "false", "1")."""
+    if isinstance(value, str):
+        return value.strip().lower() in {"true", "1", "yes", "on"}
+    return bool(value)
+
+
+def as_course_ids(value: Any) -> list[str]:
+    """Course ids from a Param: a list, a JSON list, or comma/whitespace-separated text."""
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        value = json.loads(text) if text.startswith("[") else text.replace(",", " ").split()
+    return [str(item).strip() for item in value if str(item).strip()]
+
+
+def _directory_variable(explicit: str | None, variable: str) -> Path:
+    path = Path(explicit or Variable.get(variable))
+    if not path.is_absolute():
+        raise AirflowFailException(f"Variable {variable} must be an absolute directory path, not {str(path)!r}")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+# Errors that another try cannot fix: the task fails at once instead of spending its retries.
+PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
+    HostileNameError,
+    CourseDataError,
+    CourseNotFoundError,
+    XmlError,
+    CollectionMapError,
+    LookupConfigError,
+    SourceChangedError,
+)
+
+
+class _CourseStepOperator(BaseOperator):
+    """Shared shell: course id, archive DB, error recording and the permanent/transient split.
+
+    :param course_id: ``<department>/<slug>`` of the course (templated; mapped by the DAG).
+    :param archive_db_conn_id: Connection of the archive state DB.
+    """
+
+    template_fields: Sequence[str] = ("course_id",)
+
+    def __init__(self, *, course_id: str, archive_db_conn_id: str = "ocw_archive_db", **kwargs: Any) -> None:
+        kwargs.setdefault("map_index_template", COURSE_LABEL)
+        super().__init__(**kwargs)
+        self.course_id = course_id
+        self.archive_db_conn_id = archive_db_conn_id
+
+    def engine(self):
+
+        return ArchiveDbHook(self.archive_db_conn_id).get_conn()
+
+    def execute(self, context: Any) -> dict[str, Any]:
+
+        validate_course_id(self.course_id)
+        engine = self.engine()
+        try:
+            result = self.run_step(engine, context)
+        except (AirflowSkipException, AirflowFailException):
+            raise
+        except Exception as error:
+            try:
+                state.record_error(engine, self.course_id, f"{self.task_id}: {error}")
+            except Exception:  # the original error matters more than its bookkeeping
+                self.log.exception("Could not record the error of %s in the archive DB", self.course_id)
+            if self.is_permanent(error):
+                raise AirflowFailException(f"{self.course_id}: {error}") from None
+            raise
+        self.log.info("%s: %s", self.course_id, result)
+        return result
+
+    def is_permanent(self, error: Exception) -> bool:
+        return isinstance(error, PERMANENT_ERRORS)
+
+    def run_step(self, engine: Any, context: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class SelectRetirementCoursesOperator(BaseOperator):
+    """The courses this run retires: the ``course_ids`` Param, or else the CMS retirement queue.
+
+    Creates a ``pending`` record for each new course and returns the ids that are not finished yet (the DAG
+    maps one task group per id). Courses waiting for DSpace's workflow are left to the follow-up task.
+
+    :param course_ids: course ids from the trigger form (templated); empty means "poll the CMS queue".
+    :param max_courses: at most this many courses per run; the rest wait for the next poll.
+    :param ocw_cms_conn_id: Connection of the course CMS.
+    :param archive_db_conn_id: Connection of the archive state DB.
+    """
+
+    template_fields: Sequence[str] = ("course_ids",)
+
+    def __init__(
+        self,
+        *,
+        course_ids: Any = None,
+        max_courses: int = 100,
+        ocw_cms_conn_id: str = "ocw_cms_default",
+        archive_db_conn_id: str = "ocw_archive_db",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.course_ids = course_ids
+        self.max_courses = max_courses
+        self.ocw_cms_conn_id = ocw_cms_conn_id
+        self.archive_db_conn_id = archive_db_conn_id
+
+    def execute(self, context: Any) -> list[str]:
+
+        requested = as_course_ids(self.course_ids)
+        try:
+            if requested:
+                course_ids = [validate_course_id(course_id) for course_id in requested]
+                self.log.info("Retiring %d course(s) named in the trigger", len(course_ids))
+            else:
+                course_ids = OcwCmsHook(self.ocw_cms_conn_id).get_conn().retirement_queue()
+                self.log.info("The CMS retirement queue holds %d course(s)", len(course_ids))
+        except HostileNameError as error:
+            raise AirflowFailException(str(error)) from None
+        records = state.register(ArchiveDbHook(self.archive_db_conn_id).get_conn(), course_ids)
+        finished = {RetirementState.DONE, RetirementState.IN_WORKFLOW}
+        open_ids = [record.course_id for record in records if record.state not in finished]
+        if len(open_ids) > self.max_courses:
+            self.log.warning("Retiring %d of %d courses now; the rest wait for the next run", self.max_courses,
+                             len(open_ids))  # fmt: skip
+        return open_ids[: self.max_courses]
+
+
+class FetchCourseResourcesOperator(_CourseStepOperator):
+    """Step 1: the course's files and XML metadata from the CMS into the holding area (checksum-skipping).
+
+    :param holding_area: directory; default: Variable ``ocw_retirement_holding_area`` read at run time.
+    :param ocw_cms_conn_id: Connection of the course CMS.
+    """
+
+    def __init__(self, *, holding_area: str | None = None, ocw_cms_conn_id: str = "ocw_cms_default", **kwargs: Any):
+        super().__init__(**kwargs)
+        self.holding_area = holding_area
+        self.ocw_cms_conn_id = ocw_cms_conn_id
+
+    def run_step(self, engine: Any, context: Any) -> dict[str, Any]:
+
+        holding = HoldingArea(_directory_variable(self.holding_area, HOLDING_AREA_VARIABLE))
+        cms = OcwCmsHook(self.ocw_cms_conn_id).get_conn()
+        return steps.fetch(engine, holding, cms, self.course_id).to_json()
+
+
+class BuildCourseSipOperator(_CourseStepOperator):
+    """Step 2: the METS SIP zip (``mets.xml`` at the root), streamed to disk with its MD5.
+
+    :param holding_area: directory; default: Variable ``ocw_retirement_holding_area``.
+    :param descriptive_metadata: ``dim`` (default) or ``mods``.
+    """
+
+    def __init__(self, *, holding_area: str | None = None, descriptive_metadata: str = "dim", **kwargs: Any):
+        super().__init__(**kwargs)
+        if descriptive_metadata not in ("dim", "mods"):
+            raise ValueError(f"descriptive_metadata must be dim or mods, not {descriptive_metadata!r}")
+        self.holding_area = holding_area
+        self.descriptive_metadata = descriptive_metadata
+
+    def run_step(self, engine: Any, context: Any) -> dict[str, Any]:
+
+        holding = HoldingArea(_directory_variable(self.holding_area, HOLDING_AREA_VARIABLE))
+        return steps.package(engine, holding, self.course_id, descriptive=self.descriptive_metadata).to_json()
+
+
+class _SideEffectStepOperator(_CourseStepOperator):
+    """A step that changes something outside the holding area: skipped in a dry run.
+
+    :param dry_run: when true, log what would happen and skip (templated: ``{{ params.dry_run }}``).
+    """
+
+    template_fields: Sequence[str] = ("course_id", "dry_run")
+
+    def __init__(self, *, dry_run: Any = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dry_run = dry_run
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        if as_bool(self.dry_run):
+            raise AirflowSkipException(f"dry run: {self.task_id} for {self.course_id} not performed")
+        return super().execute(context)
+
+
+class StoreCourseZipOperator(_SideEffectStepOperator):
+    """Step 3: copy the zip to ``<retired zips>/<department>/<slug>/<slug>.zip`` (temp name, fsync, rename).
+
+    :param retired_zips_dir: directory; default: Variable ``ocw_retired_course_zips_dir`` read at run time.
+    """
+
+    def __init__(self, *, retired_zips_dir: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.retired_zips_dir = retired_zips_dir
+
+    def run_step(self, engine: Any, context: Any) -> dict[str, Any]:
+
+        retired = _directory_variable(self.retired_zips_dir, RETIRED_ZIPS_VARIABLE)
+        return steps.store(engine, retired, self.course_id).to_json()
+
+
+class DepositCourseOperator(_SideEffectStepOperator):
+    """Steps 4-5: SWORD deposit to the department's collection and the receipt's handle (or 202 workflow).
+
+    Looks for an existing item first (archive DB, then the existing-item lookup named by Variable
+    ``ocw_retirement_existing_item_lookup``, ``module:callable``); never deposits twice.
+
+    :param dspace_sword_conn_id: Connection of DSpace's SWORD service.
+    :param redeposit_after_unknown_outcome: deposit even though an earlier attempt's outcome is unknown
+        (templated; only after checking DSpace by hand).
+    """
+
+    template_fields: Sequence[str] = ("course_id", "dry_run", "redeposit_after_unknown_outcome")
+
+    def __init__(
+        self,
+        *,
+        dspace_sword_conn_id: str = "dspace_sword_default",
+        redeposit_after_unknown_outcome: Any = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.dspace_sword_conn_id = dspace_sword_conn_id
+        self.redeposit_after_unknown_outcome = redeposit_after_unknown_outcome
+        self._lookup_configured = False
+
+    def run_step(self, engine: Any, context: Any) -> dict[str, Any]:
+
+        hook = DSpaceSwordHook(self.dspace_sword_conn_id)
+        lookup = load_lookup(Variable.get(LOOKUP_VARIABLE, default=""))
+        self._lookup_configured = lookup is not None
+        result = steps.deposit(
+            engine,
+            hook.get_conn(),
+            hook.collection_map(),
+            self.course_id,
+            lookup=lookup,
+            redeposit_after_unknown_outcome=as_bool(self.redeposit_after_unknown_outcome),
+        )
+        return result.to_json()
+
+    def is_permanent(self, error: Exception) -> bool:
+
+        if isinstance(error, SwordDepositError):
+            return 400 <= error.status < 500  # DSpace refused this package; 5xx may pass on a retry
+        if isinstance(error, DepositOutcomeUnknownError):
+            return not self._lookup_configured  # with a lookup, a later try may see the harvested item
+        return super().is_permanent(error)
+
+
+class SetCmsDspaceHandleOperator(_SideEffectStepOperator):
+    """Step 6: the CMS's ``set_dspace_handle`` view with ``hdl://<prefix>/<suffix>``; skipped while in workflow.
+
+    :param ocw_cms_conn_id: Connection of the course CMS.
+    """
+
+    def __init__(self, *, ocw_cms_conn_id: str = "ocw_cms_default", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ocw_cms_conn_id = ocw_cms_conn_id
+
+    def run_step(self, engine: Any, context: Any) -> dict[str, Any]:
+
+        result = steps.set_cms_handle(engine, OcwCmsHook(self.ocw_cms_conn_id).get_conn(), self.course_id)
+        if result.detail.get("awaiting_workflow"):
+            raise AirflowSkipException(f"{self.course_id} is in DSpace's workflow; the follow-up task sets its handle")
+        return result.to_json()
+
+
+class RecordRetirementOperator(_SideEffectStepOperator):
+    """Step 7: mark the retirement done (handle, checksum, zip path, receipt and timestamps are on the record)."""
+
+    def run_step(self, engine: Any, context: Any) -> dict[str, Any]:
+
+        return steps.complete(engine, self.course_id).to_json()
+
+
+class FinishWorkflowDepositsOperator(BaseOperator):
+    """Follow-up for 202 deposits: once DSpace's workflow archived an item, set its handle in the CMS.
+
+    The handle comes from the SWORD v2 Edit-IRI, or from the existing-item lookup (OAI-PMH) for SWORD v1.
+
+    :param dspace_sword_conn_id: Connection of DSpace's SWORD service.
+    :param ocw_cms_conn_id: Connection of the course CMS.
+    :param archive_db_conn_id: Connection of the archive state DB.
+    """
+
+    def __init__(
+        self,
+        *,
+        dspace_sword_conn_id: str = "dspace_sword_default",
+        ocw_cms_conn_id: str = "ocw_cms_default",
+        archive_db_conn_id: str = "ocw_archive_db",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.dspace_sword_conn_id = dspace_sword_conn_id
+        self.ocw_cms_conn_id = ocw_cms_conn_id
+        self.archive_db_conn_id = archive_db_conn_id
+
+    def execute(self, context: Any) -> list[dict[str, Any]]:
+
+        engine = ArchiveDbHook(self.archive_db_conn_id).get_conn()
+        if not state.in_workflow(engine):
+            self.log.info("No deposit is waiting for DSpace's workflow")
+            return []
+        outcomes = steps.finish_workflow_deposits(
+            engine,
+            DSpaceSwordHook(self.dspace_sword_conn_id).get_conn(),
+            OcwCmsHook(self.ocw_cms_conn_id).get_conn(),
+            lookup=load_lookup(Variable.get(LOOKUP_VARIABLE, default="")),
+        )
+        for outcome in outcomes:
+            self.log.info("%s: %s", outcome["course_id"], outcome["handle"] or "still in DSpace's workflow")
+        return outcomes

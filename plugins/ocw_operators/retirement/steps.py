@@ -1,0 +1,323 @@
+"""The retirement of one course, one function per DAG step. Each step is resumable and idempotent.
+
+A step first reads the course's record: if the record has already passed the step, the step does nothing and
+reports what was done before. Side effects happen before the state is advanced, and each side effect is itself
+repeatable (fetch skips files it has, packaging rewrites its own zip, the copy is atomic, the CMS call sets the
+same handle) except the deposit, which is guarded by the ``depositing`` marker: see :func:`deposit`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import Engine
+
+from ocw_operators.db.models.retirement import CourseRetirement, RetirementState
+from ocw_operators.retirement import state
+from ocw_operators.retirement.holding import CHUNK_BYTES, CourseSource, HoldingArea, atomic_writer
+from ocw_operators.retirement.lookup import ExistingItemLookup
+from ocw_operators.retirement.names import course_dir_name, zip_file_name
+from ocw_operators.retirement.sip import DescriptiveFormat, build_sip
+from ocw_operators.retirement.sword import CollectionMap, DepositReceipt, SwordError
+
+S = RetirementState
+
+
+class DepositClient(Protocol):
+    def deposit(self, zip_path: Path, *, md5: str, collection_handle: str) -> DepositReceipt: ...
+
+    def fetch_receipt(self, edit_iri: str) -> DepositReceipt: ...
+
+
+class HandleSink(Protocol):
+    def set_dspace_handle(self, course_id: str, handle: str) -> None: ...
+
+
+class DepositOutcomeUnknownError(RuntimeError):
+    """An earlier deposit attempt may have created a DSpace item; depositing again could duplicate it."""
+
+
+class StepOrderError(RuntimeError):
+    """A step ran before the step it depends on has finished for this course."""
+
+
+@dataclass(frozen=True)
+class StepResult:
+    course_id: str
+    state: str
+    skipped: bool
+    detail: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"course_id": self.course_id, "state": self.state, "skipped": self.skipped, **self.detail}
+
+
+def _result(record: CourseRetirement, *, skipped: bool, **detail: Any) -> StepResult:
+    return StepResult(record.course_id, record.state, skipped, detail)
+
+
+def _require(record: CourseRetirement, needed: RetirementState, step: str) -> None:
+    if not state.has_reached(record, needed):
+        raise StepOrderError(f"course {record.course_id}: cannot {step} in state {record.state!r}; needs {needed}")
+
+
+# -- 1. fetch ------------------------------------------------------------------------------------------------
+
+
+def fetch(engine: Engine, holding: HoldingArea, source: CourseSource, course_id: str) -> StepResult:
+    """Bring the course's resources and XML metadata into the holding area."""
+    record = state.load(engine, course_id)
+    if state.has_reached(record, S.PACKAGED):
+        return _result(record, skipped=True)
+    summary = holding.fetch(source, course_id)
+    loaded = holding.load_manifest(course_id)
+    assert loaded is not None  # fetch() just wrote it
+    course = loaded[0]
+    record = state.update(
+        engine,
+        course_id,
+        guard=lambda current: not state.has_reached(current, S.FETCHED),
+        state=S.FETCHED,
+        department=course.department,
+        identifier_uri=course.url,
+        title=course.title,
+    )
+    return _result(record, skipped=False, **summary.to_json())
+
+
+# -- 2. package ---------------------------------------------------------------------------------------------
+
+
+def _package_intact(record: CourseRetirement) -> bool:
+    path = Path(record.package_path) if record.package_path else None
+    return bool(path and path.is_file() and path.stat().st_size == record.zip_size)
+
+
+def package(
+    engine: Engine, holding: HoldingArea, course_id: str, *, descriptive: DescriptiveFormat = "dim"
+) -> StepResult:
+    """Build the METS SIP zip in the holding area; its MD5 is computed while it is written."""
+    record = state.load(engine, course_id)
+    _require(record, S.FETCHED, "package")
+    if state.has_reached(record, S.STORED) or (state.has_reached(record, S.PACKAGED) and _package_intact(record)):
+        return _result(record, skipped=True, md5=record.zip_md5, size=record.zip_size)
+    sip = build_sip(holding, course_id, descriptive=descriptive, created=record.created_on)
+    record = state.update(
+        engine,
+        course_id,
+        guard=lambda current: not state.has_reached(current, S.STORED),
+        state=S.PACKAGED,
+        package_path=sip.path,
+        zip_md5=sip.md5,
+        zip_size=sip.size,
+    )
+    return _result(record, skipped=False, md5=sip.md5, size=sip.size, file_count=sip.file_count)
+
+
+# -- 3. store in retired-course-zips --------------------------------------------------------------------------
+
+
+def retired_zip_path(retired_root: Path, course_id: str) -> Path:
+    return Path(retired_root) / course_dir_name(course_id) / zip_file_name(course_id)
+
+
+class PackageCorruptError(OSError):
+    """The packaged zip no longer matches the MD5 recorded when it was written."""
+
+
+def _copy_verified(source: Path, target: Path, expected_md5: str) -> None:
+    md5 = hashlib.md5(usedforsecurity=False)
+    with open(source, "rb", buffering=0) as reader, atomic_writer(target) as writer:
+        while chunk := reader.read(CHUNK_BYTES):
+            md5.update(chunk)
+            writer.write(chunk)
+        if md5.hexdigest() != expected_md5:
+            raise PackageCorruptError(f"{source} does not match the MD5 recorded when it was built")
+
+
+def store(engine: Engine, retired_root: Path, course_id: str) -> StepResult:
+    """Copy the zip into ``<retired_root>/<department>/<slug>/<slug>.zip`` (temp name, fsync, rename)."""
+    record = state.load(engine, course_id)
+    _require(record, S.PACKAGED, "store the zip")
+    target = retired_zip_path(retired_root, course_id)
+    if state.has_reached(record, S.STORED):
+        return _result(record, skipped=True, zip_path=record.zip_path)
+    if not _package_intact(record):
+        state.update(engine, course_id, state=S.FETCHED)  # the package vanished: build it again
+        raise StepOrderError(f"course {course_id}: the packaged zip is missing or truncated; packaging runs again")
+    try:
+        _copy_verified(Path(record.package_path), target, record.zip_md5)
+    except PackageCorruptError:
+        state.update(engine, course_id, state=S.FETCHED)  # nothing reached the retired copy: build it again
+        raise
+    record = state.advance(engine, course_id, S.STORED, zip_path=str(target))
+    # The retired copy is now the master; the holding-area copy only costs disk.
+    Path(record.package_path).unlink(missing_ok=True)
+    return _result(record, skipped=False, zip_path=str(target))
+
+
+# -- 4./5. deposit and receipt ----------------------------------------------------------------------------------
+
+
+def _record_found_item(engine: Engine, course_id: str, handle: str, how: str) -> CourseRetirement:
+    return state.update(
+        engine,
+        course_id,
+        guard=lambda current: current.dspace_handle is None,
+        state=S.DEPOSITED,
+        dspace_handle=handle,
+        deposited_at=state.now(),
+        deposit_receipt=f"existing item found by {how}; not deposited again",
+    )
+
+
+def deposit(
+    engine: Engine,
+    client: DepositClient,
+    collections: CollectionMap,
+    course_id: str,
+    *,
+    lookup: ExistingItemLookup | None = None,
+    redeposit_after_unknown_outcome: bool = False,
+) -> StepResult:
+    """Deposit the course's zip unless DSpace already has it; record the receipt.
+
+    Before the POST the record is marked ``depositing`` (committed). DSpace's error answers clear the mark
+    (nothing was created); an unknown outcome (timeout, crash, unreadable receipt) keeps it, and the next
+    attempt must first find the item: in the archive DB by dc.identifier.uri, then through ``lookup``
+    (the OAI-PMH harvest). If neither knows it, the deposit is not repeated unless an operator, having checked
+    DSpace, sets ``redeposit_after_unknown_outcome``.
+    """
+    record = state.load(engine, course_id)
+    if state.has_reached(record, S.DEPOSITED):
+        return _result(record, skipped=True, handle=record.dspace_handle, in_workflow=record.state == S.IN_WORKFLOW)
+    _require(record, S.STORED, "deposit")
+    collection = collections.collection_for(record.department)
+
+    existing = state.handle_for_identifier(engine, record.identifier_uri)
+    how = "the archive DB"
+    if existing is None and lookup is not None:
+        existing, how = lookup(record.identifier_uri), "the existing-item lookup"
+    if existing:
+        record = _record_found_item(engine, course_id, existing, how)
+        return _result(record, skipped=True, handle=record.dspace_handle, found_by=how)
+
+    record = _claim_deposit(engine, course_id, collection, redeposit_after_unknown_outcome)
+    if record is None:  # another run finished the deposit meanwhile
+        record = state.load(engine, course_id)
+        return _result(record, skipped=True, handle=record.dspace_handle, in_workflow=record.state == S.IN_WORKFLOW)
+    try:
+        receipt = client.deposit(Path(record.zip_path), md5=record.zip_md5, collection_handle=collection)
+    except SwordError as error:
+        if error.definitive:
+            state.update(
+                engine,
+                course_id,
+                guard=lambda current: current.state == S.DEPOSITING,
+                state=S.STORED,
+                deposit_started_at=None,
+            )
+        raise
+    record = state.update(
+        engine,
+        course_id,
+        guard=lambda current: current.state == S.DEPOSITING,
+        state=S.IN_WORKFLOW if receipt.in_workflow else S.DEPOSITED,
+        dspace_handle=receipt.handle,
+        deposited_at=state.now(),
+        deposit_status_code=receipt.status_code,
+        deposit_receipt=receipt.receipt_xml,
+        deposit_location=receipt.location or "",
+        edit_iri=receipt.edit_iri or "",
+    )
+    return _result(
+        record, skipped=False, handle=receipt.handle, in_workflow=receipt.in_workflow, status_code=receipt.status_code
+    )
+
+
+def _claim_deposit(
+    engine: Engine, course_id: str, collection: str, redeposit_after_unknown_outcome: bool
+) -> CourseRetirement | None:
+    """Mark the record ``depositing`` (committed before the POST); None if the deposit is already recorded."""
+    with state.locked(engine, course_id) as current:
+        if state.has_reached(current, S.DEPOSITED):
+            return None
+        if current.state == S.DEPOSITING and not redeposit_after_unknown_outcome:
+            started = current.deposit_started_at
+            raise DepositOutcomeUnknownError(
+                f"course {course_id}: an earlier deposit attempt (started {started:%Y-%m-%d %H:%M:%S} UTC) may have "
+                f"created a DSpace item, and neither the archive DB nor the existing-item lookup knows one for "
+                f"{current.identifier_uri}. Check DSpace: if the item exists, configure the OAI-PMH lookup (or "
+                "wait for its next harvest); if it does not, trigger the DAG for this course with "
+                "redeposit_after_unknown_outcome=true."
+            )
+        if current.state not in (S.STORED, S.DEPOSITING):
+            raise StepOrderError(f"course {course_id}: cannot deposit in state {current.state!r}")
+        current.state = S.DEPOSITING
+        current.deposit_started_at = state.now()
+        current.collection_handle = collection
+        current.last_error = ""
+        return current
+
+
+# -- 6. CMS ------------------------------------------------------------------------------------------------------
+
+
+def set_cms_handle(engine: Engine, cms: HandleSink, course_id: str) -> StepResult:
+    """Tell the CMS the course's handle (``hdl://<prefix>/<suffix>``); a 202 deposit waits for its handle."""
+    record = state.load(engine, course_id)
+    if state.has_reached(record, S.CMS_CONFIRMED):
+        return _result(record, skipped=True, handle=record.dspace_handle)
+    if record.state == S.IN_WORKFLOW:
+        return _result(record, skipped=True, awaiting_workflow=True)
+    _require(record, S.DEPOSITED, "set the CMS handle")
+    cms.set_dspace_handle(course_id, record.dspace_handle)
+    record = state.advance(engine, course_id, S.CMS_CONFIRMED, cms_confirmed=True, cms_confirmed_at=state.now())
+    return _result(record, skipped=False, handle=record.dspace_handle)
+
+
+# -- 7. done -----------------------------------------------------------------------------------------------------
+
+
+def complete(engine: Engine, course_id: str) -> StepResult:
+    record = state.load(engine, course_id)
+    if record.state == S.DONE:
+        return _result(record, skipped=True, handle=record.dspace_handle)
+    if record.state == S.IN_WORKFLOW:
+        return _result(record, skipped=True, awaiting_workflow=True)
+    _require(record, S.CMS_CONFIRMED, "complete")
+    record = state.advance(engine, course_id, S.DONE, completed_at=state.now())
+    return _result(record, skipped=False, handle=record.dspace_handle, md5=record.zip_md5, zip_path=record.zip_path)
+
+
+# -- follow-up: deposits that went into DSpace's workflow ----------------------------------------------------------
+
+
+def finish_workflow_deposits(
+    engine: Engine, client: DepositClient, cms: HandleSink, *, lookup: ExistingItemLookup | None = None
+) -> list[dict[str, Any]]:
+    """For each 202 deposit, ask for its handle (SWORD v2 Edit-IRI, else the lookup) and finish it when known."""
+    outcomes = []
+    for record in state.in_workflow(engine):
+        handle = None
+        if record.edit_iri:
+            handle = client.fetch_receipt(record.edit_iri).handle
+        if handle is None and lookup is not None:
+            handle = lookup(record.identifier_uri)
+        if handle is None:
+            outcomes.append({"course_id": record.course_id, "handle": None, "state": record.state})
+            continue
+        state.update(
+            engine,
+            record.course_id,
+            guard=lambda current: current.state == S.IN_WORKFLOW,
+            state=S.DEPOSITED,
+            dspace_handle=handle,
+        )
+        set_cms_handle(engine, cms, record.course_id)
+        done = complete(engine, record.course_id)
+        outcomes.append({"course_id": record.course_id, "handle": handle, "state": done.state})
+    return outcomes

@@ -1,0 +1,113 @@
+"""Sandbox DSpace + CMS, plain clients and an archive DB for the retirement tests (fixtures in conftest)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+SWORD_USER = "sword-depositor"
+SWORD_PASSWORD = "sw0rd-Pa55-d0-not-leak"
+CMS_USER = "ocw-engine"
+CMS_PASSWORD = "cms-Pa55-d0-not-leak"
+COLLECTIONS = {"history": "1721.1/33971", "physics": "1721.1/33972"}
+COURSES = [
+    "history/21h-126-america-in-depression-and-war-spring-2003",
+    "physics/8-01-classical-mechanics-fall-2016",
+    "history/21h-001-how-to-stage-a-revolution-fall-2014",
+]
+
+
+@dataclass
+class Sandbox:
+    dspace_url: str
+    cms_url: str
+    store: object
+    sword: object  # SwordState
+    cms: object  # CmsState
+    dspace_app: object
+    cms_app: object
+
+
+def start_sandbox(sandbox_runtime, tmp_path: Path) -> Sandbox:
+    from ocw_sandbox.cms import CMS_STATE, make_cms_app, sample_course
+    from ocw_sandbox.dspace import SWORD_STATE, make_dspace_app
+    from ocw_sandbox.dspace_store import DSpaceStore
+
+    store = DSpaceStore()
+    spool = tmp_path / "dspace-spool"
+    spool.mkdir()
+    dspace_app = make_dspace_app(
+        store,
+        username=SWORD_USER,
+        password=SWORD_PASSWORD,
+        collections={handle: f"OCW {name}" for name, handle in COLLECTIONS.items()},
+        spool_dir=spool,
+    )
+    courses = [sample_course(course_id, seed=index + 1) for index, course_id in enumerate(COURSES)]
+    cms_app = make_cms_app(courses, username=CMS_USER, password=CMS_PASSWORD, queue=COURSES[:2])
+    dspace_port = sandbox_runtime.serve(dspace_app)
+    cms_port = sandbox_runtime.serve(cms_app)
+    return Sandbox(
+        dspace_url=f"http://127.0.0.1:{dspace_port}",
+        cms_url=f"http://127.0.0.1:{cms_port}",
+        store=store,
+        sword=dspace_app[SWORD_STATE],
+        cms=cms_app[CMS_STATE],
+        dspace_app=dspace_app,
+        cms_app=cms_app,
+    )
+
+
+@dataclass
+class Env:
+    engine: object
+    holding: object
+    retired: Path
+    sword: object  # SwordClient
+    cms: object  # CmsClient
+    collections: object
+    sandbox: Sandbox
+
+
+def sword_client(sandbox: Sandbox, *, version: int = 1, read_timeout: float = 10.0):
+    from ocw_operators.retirement.sword import SwordClient, SwordSettings
+
+    return SwordClient(
+        SwordSettings(sandbox.dspace_url, SWORD_USER, SWORD_PASSWORD, version=version, read_timeout=read_timeout)
+    )
+
+
+def cms_client(sandbox: Sandbox, *, auth_style: str = "form", password: str = CMS_PASSWORD):
+    from ocw_operators.retirement.cms import CmsClient, CmsSettings
+
+    return CmsClient(CmsSettings(sandbox.cms_url, CMS_USER, password, auth_style=auth_style, read_timeout=10.0))
+
+
+def make_env(sandbox: Sandbox, archive_engine, tmp_path: Path) -> Env:
+    from ocw_operators.retirement.holding import HoldingArea
+    from ocw_operators.retirement.sword import CollectionMap
+
+    return Env(
+        engine=archive_engine,
+        holding=HoldingArea(tmp_path / "holding"),
+        retired=tmp_path / "RetiredCourseZips",
+        sword=sword_client(sandbox),
+        cms=cms_client(sandbox),
+        collections=CollectionMap(COLLECTIONS),
+        sandbox=sandbox,
+    )
+
+
+def retire(env: Env, course_id: str, *, lookup=None, redeposit: bool = False) -> dict:
+    """Every step of one course, in DAG order (what the mapped task group runs)."""
+    from ocw_operators.retirement import state, steps
+
+    state.register(env.engine, [course_id])
+    steps.fetch(env.engine, env.holding, env.cms, course_id)
+    steps.package(env.engine, env.holding, course_id)
+    steps.store(env.engine, env.retired, course_id)
+    steps.deposit(
+        env.engine, env.sword, env.collections, course_id, lookup=lookup, redeposit_after_unknown_outcome=redeposit
+    )
+    steps.set_cms_handle(env.engine, env.cms, course_id)
+    return steps.complete(env.engine, course_id).to_json()

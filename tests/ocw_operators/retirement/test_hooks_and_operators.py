@@ -1,0 +1,159 @@
+"""Hooks read their Connections at run time; operators resume, classify errors and keep secrets out of XComs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
+
+from ocw_operators.db.models.retirement import RetirementState
+from ocw_operators.hooks.dspace_sword import DSpaceSwordHook
+from ocw_operators.hooks.ocw_cms import OcwCmsHook
+from ocw_operators.operators import retirement as ops
+from ocw_operators.retirement import state
+from ocw_operators.retirement.cms import CmsError
+from ocw_sandbox.control import inject_fault
+from tests.ocw_operators.retirement.sandbox_env import (
+    CMS_PASSWORD,
+    CMS_USER,
+    COLLECTIONS,
+    COURSES,
+    SWORD_PASSWORD,
+    SWORD_USER,
+)
+
+
+def sword_conn(monkeypatch, host, **extra):
+    monkeypatch.setenv("AIRFLOW_CONN_DSPACE_SWORD_DEFAULT", json.dumps(
+        {"conn_type": "dspace_sword", "host": host, "login": SWORD_USER, "password": SWORD_PASSWORD,
+         "extra": {"collections": COLLECTIONS, "read_timeout": 10, **extra}}))  # fmt: skip
+
+
+def cms_conn(monkeypatch, host, password=CMS_PASSWORD, **extra):
+    monkeypatch.setenv("AIRFLOW_CONN_OCW_CMS_DEFAULT", json.dumps(
+        {"conn_type": "ocw_cms", "host": host, "login": CMS_USER, "password": password, "extra": extra}))  # fmt: skip
+
+
+@pytest.fixture
+def deployed(sandbox, archive_db_conn, archive_engine, tmp_path, monkeypatch):
+    sword_conn(monkeypatch, sandbox.dspace_url)
+    cms_conn(monkeypatch, sandbox.cms_url)
+    monkeypatch.setenv("AIRFLOW_VAR_OCW_RETIREMENT_HOLDING_AREA", str(tmp_path / "holding"))
+    monkeypatch.setenv("AIRFLOW_VAR_OCW_RETIRED_COURSE_ZIPS_DIR", str(tmp_path / "zips"))
+    return sandbox, archive_engine
+
+
+def test_sword_hook_reads_the_connection_lazily_and_builds_urls(monkeypatch, tmp_path):
+    hook = DSpaceSwordHook()  # no Connection exists yet: constructing must not look it up
+    extra = {"sword_version": 2, "collections_file": str(tmp_path / "m.json")}
+    connection = {"conn_type": "dspace_sword", "host": "dspace.example.edu", "schema": "https", "port": 8443,
+                  "login": "u", "password": "p", "extra": extra}  # fmt: skip
+    monkeypatch.setenv("AIRFLOW_CONN_DSPACE_SWORD_DEFAULT", json.dumps(connection))
+    (tmp_path / "m.json").write_text(json.dumps({"history": "1721.1/33971"}))
+    client = hook.get_conn()
+    assert client.deposit_url("1721.1/33971") == "https://dspace.example.edu:8443/swordv2/collection/1721.1/33971"
+    assert hook.collection_map().collection_for("History") == "1721.1/33971"
+    sword_conn(monkeypatch, "https://dspace.example.edu", sword_version=3)
+    with pytest.raises(AirflowException, match="invalid extra"):
+        hook.get_conn()
+
+
+def test_hooks_test_connection_against_the_sandbox(sandbox, monkeypatch):
+    sword_conn(monkeypatch, sandbox.dspace_url)
+    cms_conn(monkeypatch, sandbox.cms_url)
+    assert DSpaceSwordHook().test_connection()[0] is True
+    ok, message = OcwCmsHook().test_connection()
+    assert ok and "2 course(s)" in message
+    cms_conn(monkeypatch, sandbox.cms_url, password="wrong")
+    ok, message = OcwCmsHook().test_connection()
+    assert not ok and "wrong" not in message and CMS_PASSWORD not in message
+    cms_conn(monkeypatch, sandbox.cms_url, auth_style="cookie")
+    with pytest.raises(AirflowException, match="invalid extra"):
+        OcwCmsHook().get_conn()
+
+
+def run_course(course_id: str, **deposit_kwargs) -> list[dict]:
+    results = []
+    for operator in (
+        ops.FetchCourseResourcesOperator(task_id="fetch", course_id=course_id),
+        ops.BuildCourseSipOperator(task_id="package", course_id=course_id, descriptive_metadata="mods"),
+        ops.StoreCourseZipOperator(task_id="store", course_id=course_id),
+        ops.DepositCourseOperator(task_id="deposit", course_id=course_id, **deposit_kwargs),
+        ops.SetCmsDspaceHandleOperator(task_id="set_handle", course_id=course_id),
+        ops.RecordRetirementOperator(task_id="record", course_id=course_id),
+    ):
+        results.append(operator.execute(context={}))
+    return results
+
+
+def test_operators_retire_a_course_and_xcoms_hold_no_secrets(deployed):
+    sandbox, _engine = deployed
+    selected = ops.SelectRetirementCoursesOperator(task_id="select", course_ids=[]).execute(context={})
+    assert selected == sorted(COURSES[:2])
+    xcoms = run_course(selected[0])
+    assert xcoms[-1]["state"] == "done" and xcoms[-1]["handle"] == sandbox.store.items()[0].handle
+    text = json.dumps(xcoms)
+    assert SWORD_PASSWORD not in text and CMS_PASSWORD not in text and "<atom:entry" not in text
+    assert run_course(selected[0])[-1]["skipped"] is True
+    assert len(sandbox.store.items()) == 1
+    # Finished courses are not selected again; explicit ids are validated.
+    assert ops.SelectRetirementCoursesOperator(task_id="s", course_ids=selected[0]).execute(context={}) == []
+    with pytest.raises(AirflowFailException, match="course id"):
+        ops.SelectRetirementCoursesOperator(task_id="s", course_ids=["../etc"]).execute(context={})
+
+
+def test_permanent_errors_fail_fast_and_transient_ones_retry(deployed):
+    sandbox, engine = deployed
+    course_id = COURSES[0]
+    state.register(engine, [course_id, "history/no-such-course"])
+    with pytest.raises(AirflowFailException, match="HTTP 404"):
+        ops.FetchCourseResourcesOperator(task_id="fetch", course_id="history/no-such-course").execute(context={})
+    run_course_until = [ops.FetchCourseResourcesOperator(task_id="f", course_id=course_id),
+                        ops.BuildCourseSipOperator(task_id="p", course_id=course_id),
+                        ops.StoreCourseZipOperator(task_id="s", course_id=course_id)]  # fmt: skip
+    for operator in run_course_until:
+        operator.execute(context={})
+    sandbox.sword.max_upload_size = 10
+    with pytest.raises(AirflowFailException, match="HTTP 413"):
+        ops.DepositCourseOperator(task_id="deposit", course_id=course_id).execute(context={})
+    sandbox.sword.max_upload_size = 0
+    inject_fault(sandbox.dspace_url, "sword_deposit", kind="status", status=503, body="busy")
+    with pytest.raises(Exception, match="HTTP 503") as transient:
+        ops.DepositCourseOperator(task_id="deposit", course_id=course_id).execute(context={})
+    assert not isinstance(transient.value, AirflowFailException)
+    assert "HTTP 503" in state.load(engine, course_id).last_error
+    ops.DepositCourseOperator(task_id="deposit", course_id=course_id).execute(context={})
+    inject_fault(sandbox.cms_url, "set_dspace_handle", kind="status", status=502)
+    with pytest.raises(CmsError) as cms_failure:
+        ops.SetCmsDspaceHandleOperator(task_id="h", course_id=course_id).execute(context={})
+    assert CMS_PASSWORD not in str(cms_failure.value)
+    assert state.load(engine, course_id).state == RetirementState.DEPOSITED
+    ops.SetCmsDspaceHandleOperator(task_id="h", course_id=course_id).execute(context={})
+    assert ops.RecordRetirementOperator(task_id="r", course_id=course_id).execute(context={})["state"] == "done"
+    assert len(sandbox.store.items()) == 1
+
+
+def test_dry_run_skips_side_effects_and_templates_hold_no_secrets(deployed):
+    operator = ops.DepositCourseOperator(task_id="deposit", course_id=COURSES[0], dry_run="True")
+    with pytest.raises(AirflowSkipException, match="dry run"):
+        operator.execute(context={})
+    for name in operator.template_fields:
+        assert SWORD_PASSWORD not in str(getattr(operator, name)) and CMS_PASSWORD not in str(getattr(operator, name))
+
+
+def test_directory_variables_must_be_absolute(deployed, monkeypatch):
+    _, engine = deployed
+    state.register(engine, [COURSES[0]])
+    monkeypatch.setenv("AIRFLOW_VAR_OCW_RETIREMENT_HOLDING_AREA", "relative/dir")
+    with pytest.raises(AirflowFailException, match="absolute"):
+        ops.FetchCourseResourcesOperator(task_id="fetch", course_id=COURSES[0]).execute(context={})
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [([], []), ("", []), ('["a/b", "c/d"]', ["a/b", "c/d"]), ("a/b, c/d", ["a/b", "c/d"]), (["a/b "], ["a/b"])],
+)
+def test_course_id_params(value, expected):
+    assert ops.as_course_ids(value) == expected
+    assert ops.as_bool("True") and not ops.as_bool("false") and ops.as_bool(True)
