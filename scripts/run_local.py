@@ -39,6 +39,8 @@ def airflow_env() -> dict[str, str]:
             "AIRFLOW__API__PORT": str(UI_PORT),
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{UI_PORT}/execution/",
             "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT / "include"), str(ROOT)]),
+            # `airflow standalone` starts its components as `airflow ...` subprocesses: the venv must be on PATH.
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
         }
     )
     return env

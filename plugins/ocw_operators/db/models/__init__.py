@@ -12,6 +12,12 @@ from ocw_operators.db.models.ratelimit import RateLimitBucket
 from ocw_operators.db.models.resource_import import ExternalResourceReference, ReferenceSourceKind
 from ocw_operators.db.models.resources import ExternalResource, ResourceStatus, WaybackStatus
 from ocw_operators.db.models.retirement import CourseRetirement, RetirementState
+from ocw_operators.db.models.tivoli import (
+    TivoliFileLog,
+    TivoliLease,
+    TivoliLoadBatch,
+    TivoliVolumeStatus,
+)
 
 __all__ = [
     "Base",
@@ -27,5 +33,9 @@ __all__ = [
     "ReferenceSourceKind",
     "ResourceStatus",
     "RetirementState",
+    "TivoliFileLog",
+    "TivoliLease",
+    "TivoliLoadBatch",
+    "TivoliVolumeStatus",
     "WaybackStatus",
 ]

@@ -1,0 +1,331 @@
+"""Operators for the Tivoli tape archive: dropbox preparation, nightly load, retrieval.
+
+Each is a thin adapter: it reads its settings (arguments first, then Airflow Variables read at run time),
+takes the archive DB from :class:`~ocw_operators.hooks.archive_db.ArchiveDbHook`, and calls the plain
+functions in :mod:`ocw_operators.tivoli`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import BaseOperator, Context, Variable
+from airflow.sdk.exceptions import AirflowFailException, AirflowRuntimeError, ErrorType
+from airflow.sdk.log import mask_secret
+
+from ocw_operators.hooks.archive_db import ArchiveDbHook
+from ocw_operators.tivoli.identifiers import InvalidIdentifierError, VolumeId
+from ocw_operators.tivoli.load import LoadConfig, nightly_load_with_lease
+from ocw_operators.tivoli.prep import PrepConfig, PrepConfigError, prepare_with_lease
+from ocw_operators.tivoli.retrieve import RetrievalError, VersionChoice, retrieve_volume
+
+DROPBOX_VARIABLE = "TIVOLI_DROPBOX_DIR"
+STAGING_VARIABLE = "TIVOLI_STAGING_DIR"
+QUIET_MINUTES_VARIABLE = "TIVOLI_QUIET_MINUTES"
+DSMC_COMMAND_VARIABLE = "TIVOLI_DSMC_COMMAND"
+DSMC_TIMEOUT_VARIABLE = "TIVOLI_DSMC_TIMEOUT_MINUTES"
+RETRIEVE_ROOT_VARIABLE = "TIVOLI_RETRIEVE_ROOT"
+DEFAULT_QUIET_MINUTES = 5
+DEFAULT_DSMC_TIMEOUT_MINUTES = 360
+
+
+def variable(key: str) -> str | None:
+    """An Airflow Variable read at run time, or None when it is not set.
+
+    ``Variable.get(key, default=...)`` would register the default with the secrets masker, hiding every
+    occurrence of a value like ``dsmc`` or ``5`` in the task log; not-found is handled here instead.
+    """
+    try:
+        value = Variable.get(key)
+    except AirflowRuntimeError as error:
+        if getattr(error.error, "error", None) == ErrorType.VARIABLE_NOT_FOUND:
+            return None
+        raise
+    return None if value is None or str(value).strip() == "" else str(value).strip()
+
+
+def setting(value: Any, key: str, default: Any = None) -> Any:
+    """The operator argument if given, else the Variable ``key``, else ``default``."""
+    if value not in (None, ""):
+        return value
+    found = variable(key)
+    return default if found is None else found
+
+
+def required_path(value: Any, key: str) -> Path:
+    found = setting(value, key)
+    if found is None:
+        raise AirflowFailException(f"set the Airflow Variable {key} (or pass the path to the operator)")
+    path = Path(str(found))
+    if not path.is_absolute():
+        raise AirflowFailException(f"{key} must be an absolute path, got {str(found)!r}")
+    return path
+
+
+def positive_number(value: Any, key: str, default: float) -> float:
+    found = setting(value, key, default)
+    try:
+        number = float(found)
+    except (TypeError, ValueError):
+        raise AirflowFailException(f"{key} must be a number, got {found!r}") from None
+    if number < 0:
+        raise AirflowFailException(f"{key} must not be negative, got {found!r}")
+    return number
+
+
+def dsmc_command(value: Any) -> str:
+    """The dsmc command line; any ``-password=`` value in it is masked in logs and rendered fields."""
+    command = str(setting(value, DSMC_COMMAND_VARIABLE, "dsmc"))
+    for part in command.split():
+        if part.lower().startswith("-password="):
+            mask_secret(part.split("=", 1)[1])
+    return command
+
+
+def lease_holder(context: Context) -> str:
+    """Unique per task try: a zombie of try 1 and its retry (try 2) never share a lease."""
+    ti = context["ti"]
+    return f"{ti.dag_id}/{ti.run_id}/{ti.task_id}/try-{ti.try_number}"[:250]
+
+
+class TivoliDropboxPrepOperator(BaseOperator):
+    """Run the Tivoli Preparation Tool once over the dropbox (see :mod:`ocw_operators.tivoli.prep`).
+
+    Moves finished resource folders into the staging area, discarding files already archived, renaming
+    changed ones with the date, and writing the Tivoli file log. Holds the staging lease in the archive DB
+    for the whole run, so overlapping runs or the nightly load on another worker never touch the same files.
+    Returns a summary (volumes staged, files staged/renamed/discarded, folders skipped and why).
+
+    :param dropbox_dir: the dropbox; default the Variable ``TIVOLI_DROPBOX_DIR``. (templated)
+    :param staging_dir: the staging area the nightly load archives; default ``TIVOLI_STAGING_DIR``. (templated)
+    :param quiet_minutes: skip folders written to within this many minutes; default ``TIVOLI_QUIET_MINUTES``
+        or 5. (templated)
+    :param copy_only: copy + fsync + verify + delete instead of rename (staging on another file system is
+        detected automatically; this forces it).
+    :param lease_wait: how long to wait for a staging lease held by another run before failing (and retrying).
+    :param archive_db_conn_id: Connection of the archive state DB.
+    """
+
+    template_fields: Sequence[str] = ("dropbox_dir", "staging_dir", "quiet_minutes")
+    ui_color = "#e8f0fe"
+
+    def __init__(
+        self,
+        *,
+        dropbox_dir: str | None = None,
+        staging_dir: str | None = None,
+        quiet_minutes: float | str | None = None,
+        copy_only: bool = False,
+        lease_wait: dt.timedelta = dt.timedelta(minutes=5),
+        archive_db_conn_id: str = ArchiveDbHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.dropbox_dir = dropbox_dir
+        self.staging_dir = staging_dir
+        self.quiet_minutes = quiet_minutes
+        self.copy_only = copy_only
+        self.lease_wait = lease_wait
+        self.archive_db_conn_id = archive_db_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        config = PrepConfig(
+            dropbox=required_path(self.dropbox_dir, DROPBOX_VARIABLE),
+            staging=required_path(self.staging_dir, STAGING_VARIABLE),
+            quiet_period=dt.timedelta(
+                minutes=positive_number(self.quiet_minutes, QUIET_MINUTES_VARIABLE, DEFAULT_QUIET_MINUTES)
+            ),
+            allow_rename=not self.copy_only,
+        )
+        hook = ArchiveDbHook(archive_db_conn_id=self.archive_db_conn_id)
+        hook.check_schema()
+        try:
+            report = prepare_with_lease(
+                hook.get_conn(), config, holder=lease_holder(context), lease_wait=self.lease_wait
+            )
+        except PrepConfigError as error:
+            raise AirflowFailException(str(error)) from error
+        self.log.info(
+            "Staged %d files (%d renamed, %d bytes) from %d volumes; discarded %d already archived; skipped %d",
+            report.files_staged,
+            report.files_renamed,
+            report.bytes_staged,
+            len(report.volumes_staged),
+            report.files_discarded,
+            len(report.skipped),
+        )
+        for skipped in report.skipped:
+            self.log.warning("Skipped %s: %s", skipped.path, skipped.reason)
+        return report.as_dict()
+
+
+class TivoliNightlyLoadOperator(BaseOperator):
+    """Archive the staging area with ``dsmc archive`` and delete only what it reports archived.
+
+    Records a load batch keyed by the DAG run (a retry of a finished run does nothing; a retry of a failed
+    one runs again). A failed load (return code 12, timeout) deletes nothing and fails the task; a load
+    with per-file failures deletes what was sent and fails so the rest is retried. Holds the staging lease.
+
+    :param staging_dir: the staging area; default the Variable ``TIVOLI_STAGING_DIR``. (templated)
+    :param dsmc_command: the dsmc command line (split like a shell would, run without one); default the
+        Variable ``TIVOLI_DSMC_COMMAND`` or ``dsmc``. (templated)
+    :param timeout_minutes: stop dsmc after this long; default ``TIVOLI_DSMC_TIMEOUT_MINUTES`` or 360.
+        (templated)
+    :param lease_wait: how long to wait for a preparation still holding the staging lease.
+    :param archive_db_conn_id: Connection of the archive state DB.
+    """
+
+    template_fields: Sequence[str] = ("staging_dir", "dsmc_command", "timeout_minutes")
+    ui_color = "#fde8e8"
+
+    def __init__(
+        self,
+        *,
+        staging_dir: str | None = None,
+        dsmc_command: str | None = None,
+        timeout_minutes: float | str | None = None,
+        lease_wait: dt.timedelta = dt.timedelta(minutes=30),
+        archive_db_conn_id: str = ArchiveDbHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.staging_dir = staging_dir
+        self.dsmc_command = dsmc_command
+        self.timeout_minutes = timeout_minutes
+        self.lease_wait = lease_wait
+        self.archive_db_conn_id = archive_db_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        config = LoadConfig(
+            staging=required_path(self.staging_dir, STAGING_VARIABLE),
+            dsmc_command=dsmc_command(self.dsmc_command),
+            timeout=dt.timedelta(
+                minutes=positive_number(self.timeout_minutes, DSMC_TIMEOUT_VARIABLE, DEFAULT_DSMC_TIMEOUT_MINUTES)
+            ),
+        )
+        hook = ArchiveDbHook(archive_db_conn_id=self.archive_db_conn_id)
+        hook.check_schema()
+        report = nightly_load_with_lease(
+            hook.get_conn(),
+            config,
+            run_key=f"{context['ti'].dag_id}/{context['run_id']}",
+            holder=lease_holder(context),
+            lease_wait=self.lease_wait,
+        )
+        self.log.info(
+            "Load batch %d %s: %d archived, %d deleted from staging, %d reported files not in the log",
+            report.batch_id,
+            report.status,
+            report.files_archived,
+            report.files_deleted,
+            len(report.not_in_log),
+        )
+        return report.as_dict()
+
+
+def as_name_list(value: Any) -> list[str]:
+    """File names from a Param: a list, a JSON list, or comma/newline-separated text."""
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as error:
+                raise AirflowFailException(f"file_names is not a valid JSON list: {error}") from None
+        else:
+            value = [part for line in text.splitlines() for part in line.split(",")]
+    if not isinstance(value, list | tuple):
+        raise AirflowFailException(f"file_names must be a list of names, got {type(value).__name__}")
+    return [str(name).strip() for name in value if str(name).strip()]
+
+
+class TivoliRetrieveOperator(BaseOperator):
+    """Retrieve archived files of one volume from Tivoli with ``dsmc retrieve``.
+
+    Lists the versions from the Tivoli file log (every archived version, or only the latest of each file)
+    and retrieves each into ``<destination>/<BibID>_<VID>/<folder>/<archived name>``, checking it against
+    the logged SHA-1. Files already present with the right checksum are not fetched again.
+
+    :param bibid: the BibID, two letters and eight digits. (templated)
+    :param vid: the VID, five digits. (templated)
+    :param file_names: only these files (original or archived names, optionally ``folder/name``); empty for
+        all. (templated)
+    :param versions: ``latest`` or ``all``. (templated)
+    :param destination: an absolute folder; must lie inside the Variable ``TIVOLI_RETRIEVE_ROOT`` when that
+        is set. (templated)
+    :param dsmc_command: default the Variable ``TIVOLI_DSMC_COMMAND`` or ``dsmc``. (templated)
+    :param timeout_minutes: per file. (templated)
+    :param archive_db_conn_id: Connection of the archive state DB.
+    """
+
+    template_fields: Sequence[str] = (
+        "bibid",
+        "vid",
+        "file_names",
+        "versions",
+        "destination",
+        "dsmc_command",
+        "timeout_minutes",
+    )
+    ui_color = "#e8fde8"
+
+    def __init__(
+        self,
+        *,
+        bibid: str,
+        vid: str,
+        destination: str,
+        file_names: Sequence[str] | str = (),
+        versions: str = "latest",
+        dsmc_command: str | None = None,
+        timeout_minutes: float | str = 60,
+        archive_db_conn_id: str = ArchiveDbHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.bibid = bibid
+        self.vid = vid
+        self.destination = destination
+        self.file_names = file_names
+        self.versions = versions
+        self.dsmc_command = dsmc_command
+        self.timeout_minutes = timeout_minutes
+        self.archive_db_conn_id = archive_db_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        try:
+            volume = VolumeId(str(self.bibid), str(self.vid))
+            choice = VersionChoice(str(self.versions).strip().lower())
+        except (InvalidIdentifierError, ValueError) as error:
+            raise AirflowFailException(f"bad retrieval request: {error}") from error
+        root = variable(RETRIEVE_ROOT_VARIABLE)
+        hook = ArchiveDbHook(archive_db_conn_id=self.archive_db_conn_id)
+        hook.check_schema()
+        try:
+            report = retrieve_volume(
+                hook.get_conn(),
+                volume,
+                Path(str(self.destination)),
+                dsmc_command=dsmc_command(self.dsmc_command),
+                file_names=as_name_list(self.file_names),
+                choice=choice,
+                timeout=dt.timedelta(minutes=positive_number(self.timeout_minutes, "timeout_minutes", 60)),
+                allowed_root=Path(root) if root else None,
+            )
+        except RetrievalError as error:
+            raise AirflowFailException(str(error)) from error
+        self.log.info(
+            "Retrieved %d of %d versions of %s into %s (%d already present)",
+            len(report.retrieved),
+            report.versions,
+            volume,
+            report.destination,
+            len(report.already_present),
+        )
+        return report.as_dict()
