@@ -97,6 +97,7 @@ def main() -> int:
     standalone = None
     try:
         endpoints = wait_for_sandbox(sandbox)
+        env.update(endpoints.get("environment", {}))
         run([python, "-m", "airflow", "db", "migrate"], env)
         run([python, "-m", "airflow", "pools", "import", str(ROOT / "include" / "pools.json")], env)
         connections_file = VAR / "connections.json"

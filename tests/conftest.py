@@ -203,3 +203,50 @@ def linkfarm(sandbox_runtime):
         return LinkFarm(sandbox_runtime.serve_many(make_linkfarm_app(latency_s=latency_s), [0] * hosts))
 
     return start
+
+
+# --- Wayback Machine (SPN2) sandbox -------------------------------------------------------------------------
+
+WAYBACK_TEST_ACCESS_KEY = "sandbox-access-key-7f3a9c"
+WAYBACK_TEST_SECRET = "sandbox-secret-key-d41e8b2c"
+
+
+class WaybackSandbox:
+    """A running sandbox SPN2 service: its base URL, its in-memory state and Connection JSON for it."""
+
+    def __init__(self, runtime, **app_options):
+        from ocw_sandbox.wayback import make_wayback_app, wayback_state
+
+        self.app = make_wayback_app(WAYBACK_TEST_ACCESS_KEY, WAYBACK_TEST_SECRET, **app_options)
+        self.state = wayback_state(self.app)
+        self.port = runtime.serve(self.app)
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.access_key = WAYBACK_TEST_ACCESS_KEY
+        self.secret = WAYBACK_TEST_SECRET
+
+    def conn_json(self, *, timeout: float = 5.0, secret: str | None = None) -> str:
+        return json.dumps(
+            {
+                "conn_type": "wayback_spn2",
+                "host": self.base_url,
+                "login": self.access_key,
+                "password": self.secret if secret is None else secret,
+                "extra": {"timeout": timeout},
+            }
+        )
+
+    def save_requests(self) -> list[dict]:
+        return list(self.state.requests)
+
+
+@pytest.fixture
+def wayback_sandbox(sandbox_runtime) -> WaybackSandbox:
+    """A fresh sandbox SPN2 service per test (captures finish after 0.2 s)."""
+    return WaybackSandbox(sandbox_runtime, capture_seconds=0.2)
+
+
+@pytest.fixture
+def wayback_conn(wayback_sandbox, monkeypatch) -> WaybackSandbox:
+    """Point the ``wayback_default`` Airflow Connection at the sandbox."""
+    monkeypatch.setenv("AIRFLOW_CONN_WAYBACK_DEFAULT", wayback_sandbox.conn_json())
+    return wayback_sandbox

@@ -22,6 +22,7 @@ from ocw_sandbox.oai import make_oai_app
 from ocw_sandbox.runtime import SandboxRuntime
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
+FAKE_DSMC = Path(__file__).resolve().parent / "bin" / "dsmc"
 PORTS = {"wayback": 8701, "dspace": 8702, "cms": 8703, "oai": 8704}
 LINKFARM_PORTS = list(range(8710, 8730))
 SWORD_USER, SWORD_PASSWORD = "sandbox-sword", "sandbox-sword-secret"
@@ -47,11 +48,17 @@ class Endpoints:
     urls: dict[str, str]
     connections: dict[str, dict[str, Any]] = field(default_factory=dict)
     variables: dict[str, str] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict)  # for the Airflow processes (the fake dsmc's vault)
     demo_resources: str = ""
     ready_url: str = ""
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, indent=2)
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _connection(conn_type: str, host: str, login: str = "", password: str = "", **extra: Any) -> dict[str, Any]:
@@ -120,7 +127,11 @@ def start_demo(
             "ocw_retirement_holding_area": str(data_dir / "retirement" / "holding"),
             "ocw_retired_course_zips_dir": str(data_dir / "retirement" / "RetiredCourseZips"),
             "OCW_SITES_DIR": str(sites_dir),
+            "TIVOLI_DROPBOX_DIR": str(_mkdir(data_dir / "tivoli" / "DROPBOX")),
+            "TIVOLI_STAGING_DIR": str(_mkdir(data_dir / "tivoli" / "staging")),
+            "TIVOLI_DSMC_COMMAND": str(FAKE_DSMC),
         },
+        environment={"OCW_FAKE_DSMC_VAULT": str(_mkdir(data_dir / "tivoli" / "vault"))},
         demo_resources=str(resources_csv),
         ready_url=f"{urls['cms']}/_sandbox/ready",
     )

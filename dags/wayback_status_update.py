@@ -1,0 +1,50 @@
+"""Follow up on pending Wayback Machine capture jobs and expire the ones SPN2 can no longer report.
+
+Replaces ocw-studio's `update_wayback_jobs_status_batch` and the `update_wayback_status` command. Most jobs are
+already settled by `wayback_submit`, which waits for them; this catches the rest (runs that timed out, a
+triggerer restart, jobs from other tools).
+
+**Schedule**: `0 */6 * * *` (every 6 hours), catchup off; or manually.
+
+**Task**: `update_statuses` asks `POST /save/status` about pending jobs, 50 job ids per request, and records
+success (`https://web.archive.org/web/<timestamp>/<original_url>`, last successful submission) or error
+(`status_ext`, HTTP status); pending jobs stay pending. SPN2 keeps a job's status for about an hour, so jobs
+still pending after `WAYBACK_PENDING_EXPIRY_HOURS` become `error` / `error:status-expired` (and may be
+submitted again).
+
+**Params**: `site_filter` (site names or short ids; empty = all), `job_ids` (only these jobs).
+
+**Connections**: `wayback_default` (type `wayback_spn2`), `ocw_archive_db` (archive state DB).
+
+**Variables**: `ENABLE_WAYBACK_TASKS` (default false: the task skips), `WAYBACK_PENDING_EXPIRY_HOURS` (6).
+
+**Pool**: `wayback_spn2`.
+"""
+
+import datetime as dt
+
+from airflow.sdk import DAG, Param
+
+from ocw_operators.dag_defaults import START_DATE, task_defaults
+from ocw_operators.operators.wayback import WaybackStatusUpdateOperator
+
+with DAG(
+    dag_id="wayback_status_update",
+    doc_md=__doc__,
+    schedule="0 */6 * * *",
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    render_template_as_native_obj=True,
+    default_args=task_defaults(pool="wayback_spn2", execution_timeout=dt.timedelta(minutes=30)),
+    tags=["wayback", "external-resources"],
+    params={
+        "site_filter": Param([], type="array", items={"type": "string"}, description="Site names or short ids"),
+        "job_ids": Param([], type="array", items={"type": "string"}, description="Only these SPN2 job ids"),
+    },
+):
+    WaybackStatusUpdateOperator(
+        task_id="update_statuses",
+        site_filter="{{ params.site_filter }}",
+        job_ids="{{ params.job_ids }}",
+    )

@@ -1,0 +1,68 @@
+"""Submit external resources to the Wayback Machine (Save Page Now 2) and record the capture results.
+
+Replaces ocw-studio's `submit_url_to_wayback_task` and the `submit_sites_to_wayback` command.
+
+**Schedule**: on the assets `ocw://external-resources/checked` (after each weekly link check: every valid
+resource not captured in the last `WAYBACK_SUBMISSION_INTERVAL_DAYS`) and `ocw://external-resources/created`
+(new resources: only the ids in the event's `extra.resource_ids`), or manually. One run at a time.
+
+**Tasks**: `select_batches` picks the candidates (never-captured first, at most 2,500 per run) and returns
+batches of 25 ids; `submit_batch` is mapped over them ("batch 3: 25 resources"). Each request waits for a slot
+in the archive DB's `wayback_spn2` rate-limit bucket, so every run, task and worker together stay under
+`WAYBACK_RATE_LIMIT_PER_SECOND`; a 429 pushes the bucket back by its Retry-After. The task then defers until
+SPN2 reports the jobs (within its one-hour status window) and records success (web.archive.org URL) or error.
+Resources already sent by an earlier attempt or run are skipped, so retries never capture twice.
+
+**Params** (manual runs): `site_filter` (site names or short ids; empty = all), `exclude` (site names or short
+ids), `force` (ignore the 30-day interval and pending jobs), `resource_ids` (only these resources).
+
+**Connections**: `wayback_default` (type `wayback_spn2`: login = S3 access key, password = secret, host
+defaults to https://web.archive.org, extra `{"timeout": 30}`), `ocw_archive_db` (archive state DB).
+
+**Variables**: `ENABLE_WAYBACK_TASKS` (default false: every task skips), `WAYBACK_SUBMISSION_INTERVAL_DAYS` (30),
+`WAYBACK_RATE_LIMIT_PER_SECOND` (0.11), `WAYBACK_PENDING_EXPIRY_HOURS` (6).
+
+**Pools**: `wayback_spn2` (counts deferred tasks), `archive_db`.
+"""
+
+import datetime as dt
+
+from airflow.sdk import DAG, Param
+
+from ocw_operators.assets import EXTERNAL_RESOURCES_CHECKED, EXTERNAL_RESOURCES_CREATED
+from ocw_operators.dag_defaults import START_DATE, task_defaults
+from ocw_operators.operators.wayback import WaybackCandidatesOperator, WaybackSubmitOperator
+
+with DAG(
+    dag_id="wayback_submit",
+    doc_md=__doc__,
+    schedule=EXTERNAL_RESOURCES_CHECKED | EXTERNAL_RESOURCES_CREATED,
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    render_template_as_native_obj=True,
+    default_args=task_defaults(pool="wayback_spn2"),
+    tags=["wayback", "external-resources"],
+    params={
+        "site_filter": Param([], type="array", items={"type": "string"}, description="Site names or short ids"),
+        "exclude": Param([], type="array", items={"type": "string"}, description="Site names or short ids to skip"),
+        "force": Param(False, type="boolean", description="Submit even if captured within the interval"),
+        "resource_ids": Param([], type="array", items={"type": "integer"}, description="Only these resources"),
+    },
+):
+    batches = WaybackCandidatesOperator(
+        task_id="select_batches",
+        site_filter="{{ params.site_filter }}",
+        exclude="{{ params.exclude }}",
+        force="{{ params.force }}",
+        resource_ids="{{ params.resource_ids }}",
+        pool="archive_db",
+        execution_timeout=dt.timedelta(minutes=10),
+    )
+    WaybackSubmitOperator.partial(
+        task_id="submit_batch",
+        force="{{ params.force }}",
+        map_index_template="batch {{ ti.map_index + 1 }}: {{ task.resource_ids | length }} resources",
+        # Rate-limited sending (up to 25 x 9 s, longer behind other batches) plus the deferred wait.
+        execution_timeout=dt.timedelta(hours=2),
+    ).expand(resource_ids=batches.output)

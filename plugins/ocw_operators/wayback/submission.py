@@ -1,0 +1,210 @@
+"""Submit a batch of external resources to SPN2 under the global rate limit, recording each outcome at once.
+
+For every resource: claim it (an UPDATE that succeeds only while it is still eligible: this is what makes a
+retry, rerun or concurrent run skip it), wait for a rate-limit slot, send ``POST /save``, and record the
+outcome in its own short transaction. Only Wayback columns are written, so the link checker's concurrent
+writes to the same rows are never lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, select, update
+
+from ocw_operators.db.base import utcnow
+from ocw_operators.db.engine import session_scope
+from ocw_operators.db.models import ExternalResource, WaybackStatus
+from ocw_operators.ratelimit import RateLimitWaitTooLong
+from ocw_operators.wayback.candidates import CandidateCriteria, as_utc, eligibility_clause
+from ocw_operators.wayback.spn2 import (
+    CaptureSubmission,
+    WaybackBadResponse,
+    WaybackCaptureRefused,
+    WaybackConnectTimeout,
+    WaybackError,
+    WaybackHttpError,
+    WaybackRateLimited,
+)
+
+log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_STATUS_EXT = "error:connect-timeout"  # ocw-studio's own value, kept for continuity
+RATE_LIMITED_STATUS_EXT = "error:rate-limited"
+BAD_RESPONSE_STATUS_EXT = "error:bad-response"
+REQUEST_FAILED_STATUS_EXT = "error:request-failed"
+UNEXPECTED_STATUS_EXT = "error:unexpected"
+DEFAULT_MAX_ATTEMPTS_PER_URL = 3
+MAX_REPORTED_ERRORS = 20
+
+
+class CaptureClient(Protocol):
+    def submit_capture(self, url: str) -> CaptureSubmission: ...
+
+
+class RateLimiter(Protocol):
+    def acquire(self) -> Any: ...
+
+    def penalize(self, seconds: float) -> Any: ...
+
+
+@dataclass
+class SubmissionSummary:
+    """What one batch did (JSON-serialisable through :meth:`to_dict`)."""
+
+    requested: int = 0
+    submitted: int = 0  # SPN2 gave a job id
+    refused: int = 0  # SPN2 answered 200 without a job id (status_ext recorded)
+    failed: int = 0  # no answer, HTTP error, rate limit exhausted: recorded as error, worth a task retry
+    skipped: int = 0  # no longer eligible (another attempt or run already sent it, or captured recently)
+    not_attempted: int = 0  # left untouched because the rate limit asked for a longer wait than allowed
+    empty_url: int = 0
+    rate_limited: int = 0  # 429 answers seen (each one penalised the shared bucket)
+    job_ids: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SubmissionSummary:
+        return cls(**data)
+
+    def note_error(self, resource_id: int, message: str) -> None:
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append(f"resource {resource_id}: {message[:300]}")
+
+
+def submit_batch(
+    engine: Engine,
+    client: CaptureClient,
+    limiter: RateLimiter,
+    resource_ids: Sequence[int],
+    criteria: CandidateCriteria,
+    *,
+    clock: Callable[[], dt.datetime] = utcnow,
+    max_attempts_per_url: int = DEFAULT_MAX_ATTEMPTS_PER_URL,
+) -> SubmissionSummary:
+    """Submit ``resource_ids`` (each at most once) and return the counts; never raises for a single URL."""
+    summary = SubmissionSummary(requested=len(resource_ids))
+    unique_ids = list(dict.fromkeys(resource_ids))  # keeps order, drops duplicates
+    for position, resource_id in enumerate(unique_ids):
+        current_url = _url_of(engine, resource_id)
+        if current_url is not None and not current_url.strip():
+            log.warning("Resource %s has an empty URL; not submitted", resource_id)
+            summary.empty_url += 1
+            continue
+        url = claim_resource(engine, resource_id, criteria, as_utc(clock()))
+        if url is None:
+            summary.skipped += 1
+            continue
+        try:
+            _submit_one(
+                engine,
+                client=client,
+                limiter=limiter,
+                resource_id=resource_id,
+                url=url.strip(),
+                summary=summary,
+                max_attempts=max_attempts_per_url,
+            )
+        except RateLimitWaitTooLong as error:
+            # Stop here: the rest stay unclaimed, so the task's retry (after the wait) picks them up.
+            _fail(engine, resource_id, summary, RATE_LIMITED_STATUS_EXT, str(error))
+            summary.not_attempted = len(unique_ids) - position - 1
+            break
+    log.info("Wayback submission: %s", {k: v for k, v in summary.to_dict().items() if k not in ("job_ids", "errors")})
+    return summary
+
+
+def claim_resource(engine: Engine, resource_id: int, criteria: CandidateCriteria, now: dt.datetime) -> str | None:
+    """Mark the resource ``pending`` (no job id yet, submitted now) if it is still eligible; return its URL.
+
+    A single conditional UPDATE, so two attempts racing for one resource cannot both win.
+    """
+    with session_scope(engine, write_lock=True) as session:
+        return session.execute(
+            update(ExternalResource)
+            .where(ExternalResource.id == resource_id, eligibility_clause(criteria, now))
+            .values(
+                wayback_status=WaybackStatus.PENDING.value,
+                wayback_job_id="",
+                wayback_status_ext="",
+                wayback_http_status=None,
+                wayback_submitted_at=now,
+            )
+            .returning(ExternalResource.url)
+        ).scalar_one_or_none()
+
+
+def _url_of(engine: Engine, resource_id: int) -> str | None:
+    with session_scope(engine) as session:
+        return session.execute(
+            select(ExternalResource.url).where(ExternalResource.id == resource_id)
+        ).scalar_one_or_none()
+
+
+def _submit_one(
+    engine: Engine,
+    *,
+    client: CaptureClient,
+    limiter: RateLimiter,
+    resource_id: int,
+    url: str,
+    summary: SubmissionSummary,
+    max_attempts: int,
+) -> None:
+    for attempt in range(1, max_attempts + 1):
+        limiter.acquire()
+        try:
+            submission = client.submit_capture(url)
+        except WaybackRateLimited as error:
+            summary.rate_limited += 1
+            limiter.penalize(error.retry_after)
+            log.warning("SPN2 answered 429 for resource %s (attempt %d/%d)", resource_id, attempt, max_attempts)
+            if attempt == max_attempts:
+                _fail(engine, resource_id, summary, RATE_LIMITED_STATUS_EXT, str(error))
+            continue
+        except WaybackCaptureRefused as error:
+            summary.refused += 1
+            log.error("SPN2 refused resource %s (%s): %s", resource_id, url, error.status_ext or error.message)
+            _record(engine, resource_id, status=WaybackStatus.ERROR, status_ext=error.status_ext or "error:no-job-id")
+        except WaybackConnectTimeout as error:
+            _fail(engine, resource_id, summary, CONNECT_TIMEOUT_STATUS_EXT, str(error))
+        except WaybackHttpError as error:
+            _fail(engine, resource_id, summary, f"error:http-{error.status}", str(error))
+        except WaybackBadResponse as error:
+            _fail(engine, resource_id, summary, BAD_RESPONSE_STATUS_EXT, str(error))
+        except (WaybackError, ValueError) as error:
+            _fail(engine, resource_id, summary, REQUEST_FAILED_STATUS_EXT, str(error))
+        except Exception:
+            # A bug or a database failure: leave an honest trace on the row, then let the task fail.
+            _record(engine, resource_id, status=WaybackStatus.ERROR, status_ext=UNEXPECTED_STATUS_EXT)
+            raise
+        else:
+            summary.submitted += 1
+            summary.job_ids.append(submission.job_id)
+            _record(engine, resource_id, status=WaybackStatus.PENDING, status_ext="", job_id=submission.job_id)
+        return
+
+
+def _fail(engine: Engine, resource_id: int, summary: SubmissionSummary, status_ext: str, message: str) -> None:
+    summary.failed += 1
+    summary.note_error(resource_id, message)
+    log.error("Wayback submission of resource %s failed (%s): %s", resource_id, status_ext, message)
+    _record(engine, resource_id, status=WaybackStatus.ERROR, status_ext=status_ext)
+
+
+def _record(engine: Engine, resource_id: int, *, status: WaybackStatus, status_ext: str, job_id: str = "") -> None:
+    values: dict[str, Any] = {
+        "wayback_status": status.value,
+        "wayback_status_ext": status_ext[:128],
+        "wayback_job_id": job_id,
+        "wayback_http_status": None,
+    }
+    with session_scope(engine) as session:
+        session.execute(update(ExternalResource).where(ExternalResource.id == resource_id).values(**values))

@@ -1,0 +1,16 @@
+"""Operator tests run on SQLite only: operators are thin wrappers, and every SQL path they call (selection,
+claims, status writes, the rate-limit bucket) is exercised on SQLite and PostgreSQL by the domain tests in
+tests/ocw_operators/wayback and tests/ocw_operators/test_ratelimit.py. This keeps the suite fast."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def archive_db_url(tmp_path):
+    from ocw_operators.db import migrate
+
+    url = f"sqlite:///{tmp_path / 'archive.db'}"
+    migrate.upgrade(url)
+    return url
