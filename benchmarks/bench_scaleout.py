@@ -24,6 +24,7 @@ import argparse
 import collections
 import csv
 import datetime as dt
+import itertools
 import json
 import os
 import resource
@@ -40,7 +41,6 @@ for _path in (ROOT / "plugins", ROOT / "include", ROOT):
         sys.path.insert(0, str(_path))
 
 from benchmarks.bench_linkcheck import FarmStats, Workload, build_workload, linkfarm_process  # noqa: E402
-
 from ocw_operators.linkcheck.checker import CheckSettings, check_links  # noqa: E402
 from tests.integration.cluster import ClusterConfig, LocalCeleryCluster  # noqa: E402
 
@@ -58,6 +58,16 @@ REDIS_DB = 13  # not the tests' databases (14: integration cluster, 15: Redis te
 DEFAULT_WORKER_CONCURRENCY = 8
 DEFAULT_LINK_CHECK_SLOTS = 16
 RUN_TIMEOUT_S = 1800.0
+# Wayback part: wayback_submit over the valid resources of a few sites, against the SPN2 sandbox (in this process).
+WAYBACK_DAG_ID = "wayback_submit"
+WAYBACK_ACCESS_KEY = "bench-access-key"
+WAYBACK_SECRET = "bench-secret-key"
+DEFAULT_WAYBACK_RATE = 10.0  # requests/s: fast enough for a short run, slow enough that a breach would show
+WAYBACK_POOL_SLOTS = 4  # four batches submitting at once, spread over both workers
+WAYBACK_SITES = {False: 2, True: 5}
+# Slots are reserved in the archive DB, then each task sleeps until its slot and sends: the arrival may trail the
+# slot by this much (HTTP connect, thread wake-up) without the limit being broken.
+JITTER_ALLOWANCE_S = 0.05  # quick -> sites; each site holds 1/50 of the URLs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -78,6 +88,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=DEFAULT_LINK_CHECK_SLOTS,
         help=f"slots of the link_check pool on the cluster (default {DEFAULT_LINK_CHECK_SLOTS})",
+    )
+    parser.add_argument(
+        "--wayback-rate",
+        type=float,
+        default=DEFAULT_WAYBACK_RATE,
+        help=f"WAYBACK_RATE_LIMIT_PER_SECOND on the cluster (default {DEFAULT_WAYBACK_RATE:g})",
     )
 
 
@@ -151,8 +167,92 @@ def batches_by_worker(instances: list[dict]) -> dict[str, Any]:
     }
 
 
+def max_ahead_of_limit(times: list[float], rate: float) -> float:
+    """How far (s) the requests ever ran ahead of the limit: max over i < j of (j - i) / rate - (t_j - t_i).
+
+    A global limit of ``rate`` means request j comes at least (j - i) / rate after request i; a positive value is
+    the largest shortfall (network and scheduling jitter between a reserved slot and the arrival add a little).
+    """
+    ahead, lowest = 0.0, float("inf")
+    for index, moment in enumerate(times):
+        schedule = index / rate - moment
+        ahead = max(ahead, schedule - lowest)
+        lowest = min(lowest, schedule)
+    return ahead
+
+
+def wayback_rate_figures(arrivals: list[float], rate: float) -> dict[str, Any]:
+    """What the SPN2 sandbox saw: request count, average rate, closest gap, how far ahead of the limit it ran."""
+    times = sorted(arrivals)
+    if len(times) < 2:
+        return {"requests": len(times), "limit_per_s": rate, "limit_held": None}
+    span = times[-1] - times[0]
+    busiest = max(sum(1 for other in times[index:] if other < start + 1.0) for index, start in enumerate(times))
+    ahead = max_ahead_of_limit(times, rate)
+    return {
+        "requests": len(times),
+        "span_s": round(span, 2),
+        "average_rate_per_s": round((len(times) - 1) / span, 3) if span else None,
+        "limit_per_s": rate,
+        "min_gap_s": round(min(b - a for a, b in itertools.pairwise(times)), 4),
+        "expected_gap_s": round(1 / rate, 4),
+        "max_requests_in_any_1s": busiest,
+        "max_ahead_of_limit_s": round(ahead, 4),
+        "jitter_allowance_s": JITTER_ALLOWANCE_S,
+        "limit_held": ahead <= JITTER_ALLOWANCE_S,
+    }
+
+
+def _overlapping_workers(instances: list[dict]) -> bool:
+    """Some submit task on one worker ran while a submit task on another worker was running."""
+    spans = [
+        (ti["hostname"], _parse_time(ti["start_date"]), _parse_time(ti["end_date"]))
+        for ti in instances
+        if ti["task_id"] == "submit_batch" and ti.get("start_date") and ti.get("end_date")
+    ]
+    return any(
+        host_a != host_b and start_a < end_b and start_b < end_a
+        for host_a, start_a, end_a in spans
+        for host_b, start_b, end_b in spans
+    )
+
+
+def measure_wayback(cluster: LocalCeleryCluster, wayback_url: str, sites: list[str], rate: float) -> dict[str, Any]:
+    """Submit the valid resources of ``sites`` with wayback_submit; check the global rate from the server's side."""
+    import requests
+
+    cluster.wait_for_dag(WAYBACK_DAG_ID)
+    cluster.unpause(WAYBACK_DAG_ID)
+    print(f"  wayback_submit for sites {sites} at {rate:g} req/s", flush=True)
+    triggered = time.perf_counter()
+    run_id = cluster.trigger(WAYBACK_DAG_ID, conf={"site_filter": sites})
+    run = cluster.wait_for_run(WAYBACK_DAG_ID, run_id, RUN_TIMEOUT_S)
+    wall_s = time.perf_counter() - triggered
+    log = requests.get(f"{wayback_url}/_sandbox/requests", timeout=30).json()
+    instances = cluster.task_instances(WAYBACK_DAG_ID, run_id)
+    submits = [ti for ti in instances if ti["task_id"] == "submit_batch"]
+    return {
+        "state": run["state"],
+        "wall_s": round(wall_s, 2),
+        "sites": sites,
+        "pool_slots": WAYBACK_POOL_SLOTS,
+        "submit_batches_per_worker": dict(collections.Counter(ti["hostname"] for ti in submits).most_common()),
+        "workers_submitted_concurrently": _overlapping_workers(instances),
+        "outcomes": dict(collections.Counter(str(entry["outcome"]) for entry in log).most_common()),
+        "server_observed": wayback_rate_figures([entry["time"] for entry in log], rate),
+    }
+
+
 def run_on_cluster(
-    workload: Workload, stats: FarmStats, timeout_s: float, worker_concurrency: int, link_check_slots: int
+    workload: Workload,
+    stats: FarmStats,
+    wayback_url: str,
+    *,
+    quick: bool,
+    timeout_s: float,
+    worker_concurrency: int,
+    link_check_slots: int,
+    wayback_rate: float,
 ) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="ocw-bench-scaleout-"))
     config = ClusterConfig(
@@ -161,8 +261,21 @@ def run_on_cluster(
         pg_admin_url=PG_ADMIN_URL,
         redis_server=REDIS_SERVER,
         redis_db=REDIS_DB,
-        variables={"LINK_CHECK_TIMEOUT_SECONDS": str(timeout_s)},
-        pool_slots={"link_check": link_check_slots},
+        variables={
+            "LINK_CHECK_TIMEOUT_SECONDS": str(timeout_s),
+            "ENABLE_WAYBACK_TASKS": "true",
+            "WAYBACK_RATE_LIMIT_PER_SECOND": str(wayback_rate),
+        },
+        connections={
+            "wayback_default": {
+                "conn_type": "wayback_spn2",
+                "host": wayback_url,
+                "login": WAYBACK_ACCESS_KEY,
+                "password": WAYBACK_SECRET,
+                "extra": {"timeout": 30},
+            }
+        },
+        pool_slots={"link_check": link_check_slots, "wayback_spn2": WAYBACK_POOL_SLOTS},
     )
     started = time.perf_counter()
     try:
@@ -185,6 +298,8 @@ def run_on_cluster(
             farm = stats.read()
             instances = cluster.task_instances(DAG_ID, run_id)
             outcomes = stored_outcomes(cluster, workload.urls)
+            sites = [f"course-{index}" for index in range(WAYBACK_SITES[quick])]
+            wayback = measure_wayback(cluster, wayback_url, sites, wayback_rate)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     begin, end = _parse_time(run.get("start_date")), _parse_time(run.get("end_date"))
@@ -202,20 +317,27 @@ def run_on_cluster(
         "cpu_s_during_run": {name: round(cpu_after[name] - cpu_before.get(name, 0.0), 1) for name in cpu_after},
         "farm": farm,
         "outcomes": outcomes,
+        "wayback": wayback,
     }
 
 
 def run(
     quick: bool,
+    *,
     urls: int | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
     worker_concurrency: int = DEFAULT_WORKER_CONCURRENCY,
     link_check_slots: int = DEFAULT_LINK_CHECK_SLOTS,
+    wayback_rate: float = DEFAULT_WAYBACK_RATE,
 ) -> dict[str, Any]:
+    from ocw_sandbox.runtime import SandboxRuntime
+    from ocw_sandbox.wayback import make_wayback_app
+
     count = urls or (QUICK_URLS if quick else FULL_URLS)
     # Exactly what CheckExternalResourcesOperator builds from the Variables the cluster gets.
     settings = CheckSettings(total_timeout_s=timeout)
-    with linkfarm_process(HOSTS, LATENCY_MS) as ports:
+    with linkfarm_process(HOSTS, LATENCY_MS) as ports, SandboxRuntime() as sandbox:
+        wayback_port = sandbox.serve(make_wayback_app(WAYBACK_ACCESS_KEY, WAYBACK_SECRET, capture_seconds=0.5))
         workload = build_workload(ports, count)
         stats = FarmStats(ports[0])
         print(f"  farm up on {len(ports)} ports; {count} URLs with the checker alone", flush=True)
@@ -225,7 +347,16 @@ def run(
         alone_cpu_s = _own_cpu_seconds() - cpu_before
         alone_farm = stats.read()
         print(f"  checker alone: {alone_s:.1f} s; starting the Celery cluster", flush=True)
-        cluster = run_on_cluster(workload, stats, timeout, worker_concurrency, link_check_slots)
+        cluster = run_on_cluster(
+            workload,
+            stats,
+            f"http://127.0.0.1:{wayback_port}",
+            quick=quick,
+            timeout_s=timeout,
+            worker_concurrency=worker_concurrency,
+            link_check_slots=link_check_slots,
+            wayback_rate=wayback_rate,
+        )
     alone_outcomes = [(result.status.value, result.response_code) for result in alone]
     dag_outcomes = cluster.pop("outcomes")
     differences = [
@@ -235,6 +366,8 @@ def run(
     ]
     ratio = cluster["wall_s"] / alone_s
     cluster_cpu_s = sum(cluster["cpu_s_during_run"].values())
+    wayback = cluster.pop("wayback")
+    observed = wayback["server_observed"]
     return {
         "urls": count,
         "hosts": len(ports),
@@ -255,6 +388,7 @@ def run(
         "cpu_cores": os.cpu_count(),
         "target_ratio": TARGET_RATIO,
         "target_met": cluster["state"] == "success" and ratio <= TARGET_RATIO,
+        "wayback_rate_limit": wayback,
         "classification": {
             "identical": count - len(differences),
             "different": len(differences),
@@ -271,7 +405,10 @@ def run(
             f"scaleout: {count} URLs, external_resource_check on 2 Celery workers x {worker_concurrency} "
             f"(link_check pool {link_check_slots}) {cluster['wall_s']:.1f} s vs checker alone {alone_s:.1f} s "
             f"= {ratio:.2f}x (target <= {TARGET_RATIO:g}x); run {cluster['state']}; "
-            f"batches per worker {cluster['tasks']['per_worker']}; {len(differences)} classification differences"
+            f"batches per worker {cluster['tasks']['per_worker']}; {len(differences)} classification differences; "
+            f"wayback_submit on {len(wayback['submit_batches_per_worker'])} workers: {observed['requests']} SPN2 "
+            f"requests at {observed.get('average_rate_per_s')} req/s (limit {wayback_rate:g}), "
+            f"at most {observed.get('max_ahead_of_limit_s')} s ahead of the limit, held: {observed.get('limit_held')}"
         ),
     }
 
@@ -283,7 +420,8 @@ def main(argv: list[str] | None = None) -> int:
     args = vars(parser.parse_args(argv))
     figures = run(**args)
     print(json.dumps(figures, indent=2, default=str))
-    return 0 if figures["celery_dag"]["state"] == "success" else 1
+    succeeded = figures["celery_dag"]["state"] == figures["wayback_rate_limit"]["state"] == "success"
+    return 0 if succeeded else 1
 
 
 if __name__ == "__main__":

@@ -24,7 +24,10 @@ CLUSTER_REDIS_DB = 14
 CLUSTER_VARIABLES = {
     # Small per-URL timeout: the link farm's /hang must not stretch a test run.
     "LINK_CHECK_TIMEOUT_SECONDS": "3",
+    "ENABLE_WAYBACK_TASKS": "true",
 }
+WAYBACK_ACCESS_KEY = "cluster-access-key"
+WAYBACK_SECRET = "cluster-secret-key"
 _active: dict[str, LocalCeleryCluster] = {}
 
 
@@ -67,7 +70,16 @@ def oai_sandbox(sandbox_runtime):
 
 
 @pytest.fixture(scope="session")
-def celery_cluster(oai_sandbox) -> Iterator[LocalCeleryCluster]:
+def wayback_sandbox(sandbox_runtime) -> str:
+    """Base URL of the sandbox SPN2 service behind the cluster's ``wayback_default`` Connection."""
+    from ocw_sandbox.wayback import make_wayback_app
+
+    port = sandbox_runtime.serve(make_wayback_app(WAYBACK_ACCESS_KEY, WAYBACK_SECRET, capture_seconds=0.2))
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def celery_cluster(oai_sandbox, wayback_sandbox) -> Iterator[LocalCeleryCluster]:
     """Airflow api-server, scheduler, dag-processor, triggerer and two Celery workers on PostgreSQL + Redis."""
     from tests.ocw_operators.oai.support import OCW_SET
 
@@ -80,7 +92,16 @@ def celery_cluster(oai_sandbox) -> Iterator[LocalCeleryCluster]:
         redis_server=_redis_server(REDIS_URL),
         redis_db=CLUSTER_REDIS_DB,
         variables=CLUSTER_VARIABLES,
-        connections={"dspace_oai_default": json.loads(oai_sandbox.connection_json(set_spec=OCW_SET))},
+        connections={
+            "dspace_oai_default": json.loads(oai_sandbox.connection_json(set_spec=OCW_SET)),
+            "wayback_default": {
+                "conn_type": "wayback_spn2",
+                "host": wayback_sandbox,
+                "login": WAYBACK_ACCESS_KEY,
+                "password": WAYBACK_SECRET,
+                "extra": {"timeout": 10},
+            },
+        },
     )
     cluster = LocalCeleryCluster(config, workdir)
     try:
