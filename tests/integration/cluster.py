@@ -2,7 +2,7 @@
 
 Used by the integration tests (``tests/integration``) and the scale benchmark (``benchmarks/bench_scaleout.py``).
 :class:`LocalCeleryCluster` creates a private AIRFLOW_HOME, a fresh PostgreSQL database for Airflow's metadata and
-another for the archive state DB, takes one Redis database number as the Celery broker, migrates both databases,
+another for the archive state DB, takes one (empty) Redis database as the Celery broker, migrates both databases,
 imports the pools, then starts ``airflow api-server``, ``scheduler``, ``dag-processor``, ``triggerer`` and N
 ``airflow celery worker`` processes, each in its own process group with its output in ``<workdir>/logs/``.
 
@@ -210,10 +210,14 @@ class ClusterConfig:
 
     :param workers: number of ``airflow celery worker`` processes (each gets a distinct hostname).
     :param worker_concurrency: Celery pool size per worker.
-    :param redis_db: Redis database number used as the broker; flushed before and after the run.
+    :param pg_admin_url: SQLAlchemy URL of a database on the PostgreSQL server that may create databases.
+    :param redis_server: ``redis://host:port`` of the broker server.
+    :param redis_db: Redis database number used as the broker; it must be empty at start and is flushed at stop.
     :param connections: extra Airflow Connections (conn id -> dict), passed as ``AIRFLOW_CONN_*`` JSON.
     :param variables: Airflow Variables passed as ``AIRFLOW_VAR_*``.
     :param pool_slots: overrides of pool sizes from ``include/pools.json`` (deployment tuning).
+    :param airflow_settings: extra ``AIRFLOW__SECTION__KEY`` settings, applied last.
+    :param start_timeout_s: bound on each start-up wait (health, workers).
     """
 
     root: Path = ROOT
@@ -298,8 +302,8 @@ class LocalCeleryCluster:
                 "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.log_dir / "tasks"),
                 "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
                 "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
-                # Runs come only from whoever drives the cluster (REST triggers, backfills); unpausing a DAG must
-                # not add a scheduled run for its latest cron point that would compete with them.
+                # Runs come only from whoever drives the cluster (REST/CLI triggers, backfills): no cron or asset
+                # triggered runs, so unpausing a DAG never adds a run that would compete with the ones under test.
                 "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
                 "PYTHONPATH": os.pathsep.join([str(root / "plugins"), str(root / "include")]),
                 "AIRFLOW_CONN_OCW_ARCHIVE_DB": json.dumps(
