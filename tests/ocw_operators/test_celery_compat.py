@@ -18,10 +18,13 @@ def _transient() -> OperationalError:
 
 
 def test_install_adds_the_decorator_only_when_missing(monkeypatch):
-    monkeypatch.delattr(celery_database, "retry", raising=False)
+    # Recorded by monkeypatch first, so whatever install() adds is undone after the test.
+    monkeypatch.setattr(celery_database, "retry", None, raising=False)
+    monkeypatch.delattr(celery_database, "retry")
     assert celery_compat.install() is True
     assert celery_database.retry is celery_compat.database_retry
     assert celery_compat.install() is False  # already there: left alone
+    assert celery_database.retry is celery_compat.database_retry
 
 
 def test_retry_repeats_transient_db_errors_then_succeeds():
