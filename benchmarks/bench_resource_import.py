@@ -92,6 +92,13 @@ def bench_import(sites: int, repeat: int) -> dict[str, float]:
     }
 
 
+def run(quick: bool = False, **_options) -> dict:
+    """The ``python -m benchmarks`` entry point."""
+    if quick:
+        return {"scanning": bench_scanning(100, 1), "import": bench_import(4, 1)}
+    return {"scanning": bench_scanning(600, 3), "import": bench_import(20, 3)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", type=int, default=20)

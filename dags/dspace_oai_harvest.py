@@ -2,11 +2,17 @@
 ### DSpace OAI-PMH harvest and deposit reconciliation
 
 Harvests DSpace's OAI-PMH endpoint (ListRecords, `oai_dc`) for the OCW collection set into the archive DB
-(`oai_harvested_item`, by handle), then reconciles course retirements with what DSpace publishes: a retired
-course whose item is now withdrawn (deleted header) or expunged is flagged, a deposit that never appears within
-`missing_after_days` is flagged missing, and a 202-workflow deposit whose item has appeared gets its handle
-finished (recorded and set in the CMS by the retirement side). The retirement DAG asks the same table whether a
-course already has an item before depositing it again.
+(`oai_harvested_item`, by handle), then reconciles the course retirements (`course_retirement`, written by
+`ocw_course_retirement`) with what DSpace publishes:
+
+- a retired course whose item is now withdrawn (deleted header) or expunged is flagged on its retirement
+  record (`dspace_flag` withdrawn/expunged, with the time and the reason);
+- a deposit that has not appeared within `missing_after_days` is flagged missing;
+- a 202-workflow deposit whose item has appeared gets its handle recorded and set in the CMS
+  (`set_dspace_handle`), and its retirement is done: the same code path as the retirement DAG's follow-up.
+
+Flags never change a retirement's progress; they are for curators. The retirement DAG asks the same harvested
+items whether a course already has an item before it deposits the course (again).
 
 Each page is committed with the run's resumption token, so a failed or timed-out harvest resumes on retry
 without losing or duplicating records; the incremental watermark only moves once a list is complete.
@@ -18,14 +24,14 @@ OAI index is refreshed by `dspace oai import`, so items can appear late). `airfl
 One run at a time (`max_active_runs=1`).
 
 **Connections**: `dspace_oai_default` (OAI-PMH base URL, e.g. `https://dspace.mit.edu/oai/request`; extra
-`set_spec` such as `col_1721.1_33971`, `max_503_retries`, timeouts), `ocw_archive_db` (archive state DB).
+`set_spec` such as `col_1721.1_33971`, `max_503_retries`, timeouts), `ocw_archive_db` (archive state DB),
+`ocw_cms_default` (course CMS; used only when a workflow deposit is finished).
 
 **Params**: `full_reharvest` (bool: harvest everything and detect expunged items), `set_spec` (override the
 Connection's set), `harvest_from` / `harvest_until` (optional ISO-8601 window, inclusive),
 `missing_after_days` (days before an unseen deposit is flagged).
 
-**Variables**: `ocw_oai_retirement_records` (import path of the retirement records factory used by
-reconciliation; empty: reconciliation reports that it has nothing to do).
+**Variables**: none.
 """
 
 import datetime as dt
@@ -63,7 +69,6 @@ with DAG(
         task_id="reconcile",
         pool="archive_db",
         execution_timeout=dt.timedelta(minutes=30),
-        retirement_records="{{ var.value.get('ocw_oai_retirement_records', '') }}",
         missing_after_days="{{ params.missing_after_days }}",
     )
     harvest >> reconcile

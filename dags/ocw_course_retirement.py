@@ -7,8 +7,15 @@ retired-course-zips directory, deposited over SWORD into the collection of the c
 handle DSpace assigns is set on the course in the CMS (`set_dspace_handle`, `hdl://<prefix>/<suffix>`).
 Each course is a mapped task group labelled by its course id. The retirement record in the archive DB is a
 state machine, so a retry or rerun resumes where the course stopped and never deposits a course twice.
-Deposits that DSpace accepts into its review workflow (HTTP 202, no handle yet) are finished by the
-`finish_workflow_deposits` task of every later run, once DSpace has archived the item.
+
+Before depositing, the course is looked up by its dc.identifier.uri in the archive DB's retirement records and
+then among the DSpace items `dspace_oai_harvest` harvested: a deposit whose outcome is unknown (a crash or a
+timeout after the upload) is finished with the harvested item's handle instead of being sent again. Until a
+harvest has seen the item, the deposit task fails at once saying so, and the next hourly run tries again.
+
+Deposits that DSpace accepts into its review workflow (HTTP 202, no handle yet) are finished, once DSpace has
+archived the item, by the `finish_workflow_deposits` task of every later run (SWORD v2 Edit-IRI, or the
+harvested items) or by `dspace_oai_harvest`'s reconciliation, whichever comes first.
 
 **Schedule**: hourly poll of the CMS retirement queue (`@hourly`, no catchup, one run at a time), plus manual
 runs from the trigger form.
@@ -25,9 +32,7 @@ runs from the trigger form.
   `collections_file` mapping department to collection handle, `on_behalf_of`, timeouts)
 - `ocw_archive_db` (archive state DB)
 
-**Variables** (read at run time): `ocw_retirement_holding_area`, `ocw_retired_course_zips_dir`, and optionally
-`ocw_retirement_existing_item_lookup` (`module:callable` mapping dc.identifier.uri to a handle, e.g. from the
-OAI-PMH harvest).
+**Variables** (read at run time): `ocw_retirement_holding_area`, `ocw_retired_course_zips_dir`.
 
 **Pools**: `ocw_cms` (CMS calls), `course_packaging` (zip building and copying), `dspace_sword` (deposits),
 `archive_db` (bookkeeping).

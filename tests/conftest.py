@@ -250,3 +250,14 @@ def wayback_conn(wayback_sandbox, monkeypatch) -> WaybackSandbox:
     """Point the ``wayback_default`` Airflow Connection at the sandbox."""
     monkeypatch.setenv("AIRFLOW_CONN_WAYBACK_DEFAULT", wayback_sandbox.conn_json())
     return wayback_sandbox
+
+
+# --- DSpace (SWORD deposit and OAI-PMH over one store) and the course CMS (ocw_sandbox) --------------------
+
+
+@pytest.fixture
+def sandbox(sandbox_runtime, tmp_path):
+    """A fresh sandbox DSpace and CMS: what SWORD deposits, OAI-PMH serves (see retirement/sandbox_env.py)."""
+    from tests.ocw_operators.retirement.sandbox_env import start_sandbox
+
+    return start_sandbox(sandbox_runtime, tmp_path)

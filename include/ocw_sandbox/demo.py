@@ -20,6 +20,7 @@ from ocw_sandbox.dspace_store import DSpaceStore
 from ocw_sandbox.linkfarm import make_linkfarm_app
 from ocw_sandbox.oai import make_oai_app
 from ocw_sandbox.runtime import SandboxRuntime
+from ocw_sandbox.wayback import make_wayback_app
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 FAKE_DSMC = Path(__file__).resolve().parent / "bin" / "dsmc"
@@ -100,6 +101,7 @@ def start_demo(
     runtime.serve(
         make_cms_app(courses, username=CMS_USER, password=CMS_PASSWORD, queue=DEMO_COURSES[:2]), PORTS["cms"], host=host
     )
+    runtime.serve(make_wayback_app(WAYBACK_KEY, WAYBACK_SECRET), PORTS["wayback"], host=host)
     farm_ports = runtime.serve_many(make_linkfarm_app(), LINKFARM_PORTS, host=host)
     farm_urls = [f"{base}:{port}" for port in farm_ports]
 
@@ -121,6 +123,7 @@ def start_demo(
                 f"{urls['oai']}/oai/request",
                 set_spec="col_" + DEPARTMENT_COLLECTIONS["history"].replace("/", "_"),
             ),
+            "wayback_default": _connection("wayback_spn2", urls["wayback"], WAYBACK_KEY, WAYBACK_SECRET, timeout=30),
             "ocw_cms_default": _connection("ocw_cms", urls["cms"], CMS_USER, CMS_PASSWORD, auth_style="query"),
         },
         variables={

@@ -9,6 +9,10 @@ from typing import Any
 
 CONNECTION_TYPES = [
     ("ocw_archive_db", "ocw_operators.hooks.archive_db.ArchiveDbHook"),
+    ("dspace_sword", "ocw_operators.hooks.dspace_sword.DSpaceSwordHook"),
+    ("dspace_oai", "ocw_operators.hooks.dspace_oai.DSpaceOaiHook"),
+    ("ocw_cms", "ocw_operators.hooks.ocw_cms.OcwCmsHook"),
+    ("wayback_spn2", "ocw_operators.hooks.wayback.WaybackHook"),
 ]
 
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 from airflow.sdk import Variable
 from airflow.sdk.exceptions import AirflowException
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+from ocw_operators.params import parse_flag
 
 
 def variable_text(key: str, default: str) -> str:
@@ -22,12 +21,10 @@ def variable_flag(key: str, default: bool) -> bool:
     raw = Variable.get(key, default=None)
     if raw is None:
         return default
-    text = str(raw).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise AirflowException(f"Variable {key}={raw!r} is not a boolean (use true/false)")
+    try:
+        return parse_flag(raw, f"Variable {key}")
+    except ValueError as error:
+        raise AirflowException(str(error)) from None
 
 
 def variable_number(key: str, default: float, *, minimum: float | None = None) -> float:

@@ -1,9 +1,11 @@
-"""End to end: the dspace_oai_harvest DAG under dag.test() against the sandbox DSpace OAI-PMH endpoint."""
+"""End to end: the dspace_oai_harvest DAG under dag.test() against the sandbox DSpace OAI-PMH endpoint.
+
+How its reconciliation meets the course retirements is in test_retirement_reconciliation_e2e.py.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -11,42 +13,28 @@ from sqlalchemy import func, select
 from ocw_operators.db import make_engine
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models.oai import OaiHarvestedItem, OaiHarvestRun
+from tests.dags.e2e import run_harvest
 from tests.ocw_operators.oai import support
-from tests.ocw_operators.oai.support import OCW_SET, FakeRetirement, FakeRetirementRecords, add_courses, course_uri
-
-DAGS = Path(__file__).resolve().parents[2] / "dags"
-FACTORY = "tests.ocw_operators.oai.support:current_retirement_records"
-
-
-@pytest.fixture(scope="module")
-def dag():
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(DAGS))
-    assert bag.import_errors == {}
-    return bag.dags["dspace_oai_harvest"]
+from tests.ocw_operators.oai.support import OCW_SET, add_courses
 
 
 @pytest.mark.airflow_e2e
-def test_daily_run_harvests_and_reconciles(dag, airflow_db, archive_db_conn, sandbox_runtime, monkeypatch):
+def test_daily_run_harvests_the_set_and_reconciles_without_retirements(
+    project_dags, archive_db_conn, sandbox_runtime, monkeypatch
+):
     sandbox = support.start_oai_sandbox(sandbox_runtime)
     store, clock = sandbox.store, sandbox.clock
-    published, withdrawn = add_courses(store, clock, 2)
+    _published, withdrawn = add_courses(store, clock, 2)
     add_courses(store, clock, 150, first=100)
     (in_review,) = add_courses(store, clock, 1, first=7, in_workflow=True)
-    deposited_at = clock()
     store.touch(withdrawn.handle, withdrawn=True)
     store.touch(in_review.handle, in_workflow=False)
-
-    fake = FakeRetirementRecords()
-    fake.add(FakeRetirement("published", deposited_at, handle=published.handle, course_uri=course_uri(0)))
-    fake.add(FakeRetirement("withdrawn", deposited_at, handle=withdrawn.handle, course_uri=course_uri(1)))
-    fake.add(FakeRetirement("review", deposited_at, course_uri=course_uri(7), state="workflow"))
-    monkeypatch.setattr(support, "CURRENT_RETIREMENTS", fake)
     monkeypatch.setenv("AIRFLOW_CONN_DSPACE_OAI_DEFAULT", sandbox.connection_json(set_spec=OCW_SET))
-    monkeypatch.setenv("AIRFLOW_VAR_OCW_OAI_RETIREMENT_RECORDS", FACTORY)
+    # No CMS Connection: with nothing to finish, reconciliation never needs one.
+    monkeypatch.delenv("AIRFLOW_CONN_OCW_CMS_DEFAULT", raising=False)
 
-    dag_run = dag.test(logical_date=dt.datetime(2026, 3, 2, 2, tzinfo=dt.UTC), run_conf={"missing_after_days": 30})
+    dag_run = run_harvest(project_dags["dspace_oai_harvest"], logical_date=dt.datetime(2026, 3, 2, 2, tzinfo=dt.UTC),
+                          missing_after_days=30)  # fmt: skip
 
     assert dag_run.state == "success"
     engine = make_engine(archive_db_conn)
@@ -59,8 +47,5 @@ def test_daily_run_harvests_and_reconciles(dag, airflow_db, archive_db_conn, san
             assert run.airflow_run_id == dag_run.run_id
     finally:
         engine.dispose()
-    assert sorted(fake.calls) == [
-        ("finished", "review", in_review.handle),
-        ("withdrawn", "withdrawn", withdrawn.handle, False),
-    ]
-    assert fake.retirements["review"].cms_handle == in_review.handle
+    reconcile_ti = next(ti for ti in dag_run.get_task_instances() if ti.task_id == "reconcile")
+    assert str(reconcile_ti.state) == "success"

@@ -21,7 +21,7 @@ def test_flags(monkeypatch, raw, expected):
 
 def test_bad_values_are_clear_errors(monkeypatch):
     monkeypatch.setenv("AIRFLOW_VAR_OCW_TEST_SETTING", "maybe")
-    with pytest.raises(AirflowException, match="not a boolean"):
+    with pytest.raises(AirflowException, match="must be true or false"):
         variable_flag("OCW_TEST_SETTING", False)
     with pytest.raises(AirflowException, match="not a number"):
         variable_number("OCW_TEST_SETTING", 1.0)

@@ -2,7 +2,15 @@ import io
 
 import pytest
 
-from ocw_operators.xml import MalformedXmlError, UnsafeXmlError, parse_xml, safe_iterparse, safe_parser, text_of
+from ocw_operators.xml import (
+    MalformedXmlError,
+    UnsafeXmlError,
+    parse_xml,
+    release,
+    safe_iterparse,
+    safe_parser,
+    text_of,
+)
 
 EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
 <!DOCTYPE r [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
@@ -63,3 +71,46 @@ def test_iterparse_streams_elements_and_refuses_doctypes():
         list(safe_iterparse(io.BytesIO(EXTERNAL_ENTITY)))
     with pytest.raises(MalformedXmlError):
         list(safe_iterparse(io.BytesIO(b"<a><b></a>")))
+
+
+def test_iterparse_checks_the_root_before_handing_out_elements():
+    seen = []
+
+    def must_be_list(root):
+        if root.tag != "list":
+            raise ValueError(f"root is <{root.tag}>")
+
+    with pytest.raises(ValueError, match="root is <feed>"):
+        for _event, element in safe_iterparse(io.BytesIO(b"<feed><item>1</item></feed>"), tag="item",
+                                              check_root=must_be_list):  # fmt: skip
+            seen.append(element.text)
+    assert seen == []
+    # A document without a single matching element is still checked, at its end.
+    with pytest.raises(ValueError, match="root is <feed>"):
+        list(safe_iterparse(io.BytesIO(b"<feed/>"), tag="item", check_root=must_be_list))
+
+
+def test_iterparse_names_the_document_and_refuses_empty_ones():
+    with pytest.raises(MalformedXmlError, match="ListRecords response"):
+        list(safe_iterparse(io.BytesIO(b"<a><b>"), name="ListRecords response"))
+    with pytest.raises(MalformedXmlError):
+        list(safe_iterparse(io.BytesIO(b"")))
+    with pytest.raises(UnsafeXmlError, match="DOCTYPE"):
+        list(safe_iterparse(io.BytesIO(NETWORK_DTD), name="page"))
+
+
+def test_release_keeps_memory_flat_while_streaming():
+    stream = io.BytesIO(b"<list>" + b"".join(b"<item>%d</item>" % n for n in range(500)) + b"</list>")
+    values = []
+    for _event, element in safe_iterparse(stream, tag="item"):
+        values.append(int(element.text))
+        parent = element.getparent()
+        release(element)
+        assert element.text is None and element.getprevious() is None, "finished items are freed at once"
+    assert values == list(range(500)) and len(parent) == 1
+
+
+def test_text_of_joins_mixed_content_and_treats_missing_as_empty():
+    root = parse_xml(b"<summary>  Crosswalk <b>failed</b> for MODS </summary>")
+    assert text_of(root) == "Crosswalk failed for MODS"
+    assert text_of(root.find("missing")) == ""

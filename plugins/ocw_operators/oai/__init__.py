@@ -1,6 +1,8 @@
 """DSpace OAI-PMH harvesting and deposit reconciliation: plain modules with no Airflow imports.
 
-* :mod:`~ocw_operators.oai.xmlsafe` parses untrusted XML as a stream with entities, DTDs and network access off;
+Untrusted XML is parsed as a stream by :func:`ocw_operators.xml.safe_iterparse` (entities, DTDs and network
+access off).
+
 * :mod:`~ocw_operators.oai.records` is the harvested-record model and OAI identifier/handle/datestamp rules;
 * :mod:`~ocw_operators.oai.protocol` turns OAI-PMH responses into pages of records (or typed OAI errors);
 * :mod:`~ocw_operators.oai.client` speaks OAI-PMH over HTTP (resumption tokens, 503 Retry-After);

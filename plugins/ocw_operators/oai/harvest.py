@@ -37,7 +37,7 @@ from sqlalchemy import Engine, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ocw_operators.db.base import utcnow
+from ocw_operators.db.base import as_utc, utcnow
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models.oai import (
     HarvestMode,
@@ -359,13 +359,6 @@ class OaiHarvester:
 
 
 # --- helpers shared with reconciliation and tests ----------------------------------------------------------
-
-
-def as_utc(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands back naive datetimes for timezone-aware columns; they were stored as UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def upsert_items(session: Session, records: Sequence[OaiRecord], *, run_id: int | None, now: dt.datetime) -> int:

@@ -1,6 +1,6 @@
 """OAI-PMH 2.0 responses parsed as streams into typed results (records, sets, Identify) or typed errors.
 
-Parsing is incremental (lxml ``iterparse`` through :mod:`ocw_operators.oai.xmlsafe`), and every finished record
+Parsing is incremental (lxml iterparse through :func:`ocw_operators.xml.safe_iterparse`), and every finished record
 is released at once, so memory per page stays flat whatever the page holds.
 """
 
@@ -20,7 +20,7 @@ from ocw_operators.oai.records import (
     handle_from_identifier,
     parse_datestamp,
 )
-from ocw_operators.oai.xmlsafe import iterparse_safely, release, text_of
+from ocw_operators.xml import release, safe_iterparse, text_of
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"
@@ -200,10 +200,10 @@ def _finished_elements(source: IO[bytes], what: str) -> Iterator[etree._Element]
         if root.tag != _ROOT:
             raise OaiProtocolError(f"{what} has root <{root.tag}>, not <OAI-PMH>")
 
-    events = iterparse_safely(source, events=("end",), tags=_INTERESTING, what=what, check_root=check_root)
+    events = safe_iterparse(source, events=("end",), tag=_INTERESTING, name=what, check_root=check_root)
     for _event, element in events:
         if element.tag == _ERROR:
-            raise oai_error(element.get("code", "oaiError"), text_of(element) or "")
+            raise oai_error(element.get("code", "oaiError"), text_of(element))
         yield element
 
 
@@ -262,7 +262,7 @@ def _parse_set(element: etree._Element) -> OaiSet:
 
 
 def _read_token(page: ListPage, element: etree._Element) -> None:
-    page.resumption_token = text_of(element)  # empty token: this is the last page
+    page.resumption_token = text_of(element) or None  # empty token: this is the last page
     page.complete_list_size = _int_attribute(element, "completeListSize")
     page.cursor = _int_attribute(element, "cursor")
 
@@ -279,7 +279,7 @@ def _int_attribute(element: etree._Element, name: str) -> int | None:
 
 def _parse_identify(element: etree._Element) -> RepositoryInfo:
     def child(name: str) -> str | None:
-        return text_of(element.find(f"{{{OAI_NS}}}{name}"))
+        return text_of(element.find(f"{{{OAI_NS}}}{name}")) or None
 
     granularity_text = child("granularity") or ""
     try:
@@ -294,5 +294,5 @@ def _parse_identify(element: etree._Element) -> RepositoryInfo:
         earliest_datestamp=parse_datestamp(earliest) if earliest else None,
         deleted_record=child("deletedRecord") or "no",
         granularity=granularity,
-        admin_emails=tuple(text_of(e) or "" for e in element.iterfind(f"{{{OAI_NS}}}adminEmail")),
+        admin_emails=tuple(text_of(e) for e in element.iterfind(f"{{{OAI_NS}}}adminEmail")),
     )

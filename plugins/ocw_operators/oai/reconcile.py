@@ -1,8 +1,10 @@
 """Reconcile course retirements (DSpace deposits) with what DSpace publishes over OAI-PMH.
 
 The retirement side is reached only through :class:`RetirementRecords`, a small protocol the course
-retirement workflow implements over its own table; the harvested side is :class:`HarvestedItems`, implemented
-here over ``oai_harvested_item``. Outcomes per deposit:
+retirement workflow implements over its own table (:class:`ocw_operators.retirement.records.SqlRetirementRecords`);
+the harvested side is :class:`HarvestedItems`, implemented here over ``oai_harvested_item``. The retirement
+workflow also asks the harvested side, through :func:`existing_item_lookup`, whether a course already has an item
+before it deposits the course. Outcomes per deposit:
 
 * the deposit's handle is harvested as deleted (withdrawn in DSpace) -> ``mark_withdrawn``;
 * the handle vanished (expunged; found by a full re-harvest) -> ``mark_withdrawn(..., expunged=True)``;
@@ -29,9 +31,9 @@ from typing import Protocol
 from sqlalchemy import Engine, case, select
 from sqlalchemy.orm import Session
 
+from ocw_operators.db.base import as_utc
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models.oai import OaiHarvestedItem
-from ocw_operators.oai.harvest import as_utc
 from ocw_operators.oai.records import uri_key
 
 ExistingItemLookup = Callable[[str], str | None]
@@ -56,7 +58,11 @@ class RetirementRecords(Protocol):
     """What reconciliation needs from the course retirement records."""
 
     def deposits_to_reconcile(self) -> Iterable[RetirementDeposit]:
-        """Deposited retirements not yet confirmed gone/missing (202 deposits included)."""
+        """Deposited retirements not yet confirmed gone/missing (202 deposits included).
+
+        A 202 deposit already flagged missing may stay listed so that it can still be finished; flagging it
+        again must then be a no-op.
+        """
         ...
 
     def mark_withdrawn(self, course_id: str, handle: str, *, expunged: bool) -> None:
@@ -193,11 +199,25 @@ class SqlHarvestedItems:
         )
 
 
+class EngineHarvestedItems:
+    """:class:`HarvestedItems` with one short read transaction per question.
+
+    Reconciliation interleaves these reads with the retirement side's own transactions and network calls
+    (setting a handle in the CMS), so no transaction may stay open across them.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def get(self, handle: str) -> HarvestedItemView | None:
+        with session_scope(self.engine) as session:
+            return SqlHarvestedItems(session).get(handle)
+
+    def handle_for_uri(self, uri: str) -> str | None:
+        with session_scope(self.engine) as session:
+            return SqlHarvestedItems(session).handle_for_uri(uri)
+
+
 def existing_item_lookup(engine: Engine) -> ExistingItemLookup:
-    """An :data:`ExistingItemLookup` for the retirement workflow: call it before depositing a course."""
-
-    def lookup(course_uri: str) -> str | None:
-        with session_scope(engine) as session:
-            return SqlHarvestedItems(session).handle_for_uri(course_uri)
-
-    return lookup
+    """The retirement workflow's :data:`ExistingItemLookup`: asked before a course is deposited (again)."""
+    return EngineHarvestedItems(engine).handle_for_uri

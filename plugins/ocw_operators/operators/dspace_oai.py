@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -14,9 +13,11 @@ from ocw_operators.db.base import utcnow
 from ocw_operators.db.models.oai import HarvestMode
 from ocw_operators.hooks.archive_db import ArchiveDbHook
 from ocw_operators.hooks.dspace_oai import DSpaceOaiHook
+from ocw_operators.hooks.ocw_cms import OcwCmsHook
 from ocw_operators.oai.harvest import HarvestRequest, HarvestScope, OaiHarvester
-from ocw_operators.oai.reconcile import SqlHarvestedItems, reconcile
+from ocw_operators.oai.reconcile import EngineHarvestedItems, Outcome, reconcile
 from ocw_operators.oai.records import inclusive_until
+from ocw_operators.retirement.records import SqlRetirementRecords
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 # Airflow's DagRunType.BACKFILL_JOB value: runs created by `airflow backfill create`.
 BACKFILL_RUN_TYPE = "backfill"
 DEFAULT_OVERLAP = dt.timedelta(days=1)
+FLAGGED_OUTCOMES = (Outcome.WITHDRAWN, Outcome.EXPUNGED, Outcome.MISSING)
 
 
 def as_bool(value: Any) -> bool:
@@ -170,47 +172,48 @@ class DSpaceOaiHarvestOperator(BaseOperator):
 class DSpaceOaiReconcileOperator(BaseOperator):
     """Reconcile course retirements with the harvested DSpace items (withdrawn, missing, workflow finished).
 
-    The retirement records come from ``retirement_records``: the import path (``package.module:factory``) of a
-    callable that takes the archive DB session and returns a
-    :class:`~ocw_operators.oai.reconcile.RetirementRecords`. Reads and the retirement side's updates share one
-    transaction. When no path is configured the task reports that and changes nothing.
+    The retirement side is the ``course_retirement`` table
+    (:class:`~ocw_operators.retirement.records.SqlRetirementRecords`): withdrawn, expunged and missing deposits
+    are flagged on their records, and a 202 deposit whose item has appeared is finished exactly as the
+    retirement DAG finishes it (handle recorded, set in the CMS, record done). Each reconciliation step is its
+    own short transaction, so nothing is held open across a CMS call. Returns the outcomes as the XCom.
 
     :param archive_db_conn_id: Connection of the archive state DB.
-    :param retirement_records: import path of the retirement records factory (templated).
+    :param ocw_cms_conn_id: Connection of the course CMS (read only when a workflow deposit is finished).
     :param missing_after_days: days after a deposit before an item that never appeared is flagged missing
         (templated).
     """
 
-    template_fields: Sequence[str] = ("retirement_records", "missing_after_days")
+    template_fields: Sequence[str] = ("missing_after_days",)
     ui_color = "#d5f5e3"
 
     def __init__(
         self,
         *,
         archive_db_conn_id: str = "ocw_archive_db",
-        retirement_records: str | None = None,
+        ocw_cms_conn_id: str = "ocw_cms_default",
         missing_after_days: int | str = 14,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.archive_db_conn_id = archive_db_conn_id
-        self.retirement_records = retirement_records
+        self.ocw_cms_conn_id = ocw_cms_conn_id
         self.missing_after_days = missing_after_days
 
     def execute(self, context: Context) -> dict[str, Any]:
-        path = str(self.retirement_records or "").strip()
-        if not path or path == "None":
-            self.log.warning("No retirement records source configured; nothing to reconcile")
-            return {"reconciled": False, "reason": "no retirement records source configured"}
-        factory = load_factory(path)
         missing_after = dt.timedelta(days=self._missing_after_days())
         # The run's data interval end, not the wall clock, so a rerun of a run decides as that run did.
         now = context.get("data_interval_end") or utcnow()
-        archive = ArchiveDbHook(self.archive_db_conn_id)
-        with archive.session(write_lock=True) as session:
-            report = reconcile(factory(session), SqlHarvestedItems(session), now=now, missing_after=missing_after)
+        engine = ArchiveDbHook(self.archive_db_conn_id).get_conn()
+        retirements = SqlRetirementRecords(engine, cms=OcwCmsHook(self.ocw_cms_conn_id).get_conn)
+        report = reconcile(retirements, EngineHarvestedItems(engine), now=now, missing_after=missing_after)
         self.log.info("Reconciliation outcomes: %s", report.counts)
-        return {"reconciled": True, **report.as_dict()}
+        for course_id, outcome in sorted(report.outcomes.items()):
+            if outcome in FLAGGED_OUTCOMES:
+                self.log.warning("%s: %s (flagged on its retirement record)", course_id, outcome)
+            elif outcome == Outcome.WORKFLOW_FINISHED:
+                self.log.info("%s: DSpace's workflow archived the item; handle recorded and set in the CMS", course_id)
+        return report.as_dict()
 
     def _missing_after_days(self) -> int:
         try:
@@ -225,17 +228,3 @@ class DSpaceOaiReconcileOperator(BaseOperator):
 def _is_backfill(dag_run: Any) -> bool:
     run_type = getattr(dag_run, "run_type", "")
     return str(getattr(run_type, "value", run_type)) == BACKFILL_RUN_TYPE
-
-
-def load_factory(path: str) -> Any:
-    """Import ``package.module:attribute`` (or ``package.module.attribute``) and return the attribute."""
-    module_name, _, attribute = path.partition(":") if ":" in path else path.rpartition(".")
-    if not module_name or not attribute:
-        raise AirflowException(f"{path!r} is not an import path like package.module:factory")
-    try:
-        target = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as error:
-        raise AirflowException(f"cannot import retirement records factory {path!r}: {error}") from error
-    if not callable(target):
-        raise AirflowException(f"{path!r} is not callable")
-    return target

@@ -11,6 +11,7 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowSkipException
 
 from ocw_operators.hooks.archive_db import ArchiveDbHook
+from ocw_operators.params import parse_names
 from ocw_operators.resources.store import (
     CHECK_BATCH_SIZE,
     chunked,
@@ -64,7 +65,11 @@ class ListResourceBatchesOperator(BaseOperator):
         hook = ArchiveDbHook(self.archive_db_conn_id)
         hook.check_schema()
         with hook.session() as session:
-            ids = select_resource_ids(session, sites=_as_list(self.site_filter), exclude=_as_list(self.exclude))
+            ids = select_resource_ids(
+                session,
+                sites=parse_names(self.site_filter, "site_filter"),
+                exclude=parse_names(self.exclude, "exclude"),
+            )
         size = batch_size_for(len(ids), self.batch_size)
         batches = chunked(ids, size)
         self.log.info("%d external resources in %d batches of up to %d", len(ids), len(batches), size)
@@ -143,12 +148,3 @@ class SummarizeLinkCheckOperator(BaseOperator):
         for outlet in self.outlets:
             context["outlet_events"][outlet].extra = {"counts": dict(totals)}
         return dict(totals)
-
-
-def _as_list(value: Sequence[str] | str | None) -> list[str]:
-    """Params arrive as lists from the trigger form, or as comma-separated text from the CLI."""
-    if not value:
-        return []
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return [str(part).strip() for part in value if str(part).strip()]

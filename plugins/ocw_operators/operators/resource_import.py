@@ -10,6 +10,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from ocw_operators.assets import EXTERNAL_RESOURCES_CREATED
 from ocw_operators.hooks.archive_db import ArchiveDbHook
+from ocw_operators.params import parse_flag, parse_names
 from ocw_operators.resource_import import (
     ImportOptions,
     ImportOptionsError,
@@ -21,30 +22,20 @@ from ocw_operators.resource_import import (
 from ocw_operators.resource_import.report import SiteStatus
 from ocw_operators.resource_import.resource_fields import DEFAULT_SITEMAP_DOMAIN
 
-_TRUE_STRINGS = {"true", "1", "yes", "on"}
-_FALSE_STRINGS = {"false", "0", "no", "off", "", "none"}
-
 
 def _as_bool(name: str, value: Any) -> bool:
-    """Rendered templates may yield strings; accept the unambiguous spellings and refuse the rest."""
-    if isinstance(value, bool):
-        return value
-    if value is None:
-        return False
-    text = str(value).strip().lower()
-    if text in _TRUE_STRINGS:
-        return True
-    if text in _FALSE_STRINGS:
-        return False
-    raise AirflowFailException(f"{name} must be true or false, not {value!r}")
+    """Rendered templates may yield strings; bad input does not improve on retry, so fail without retrying."""
+    try:
+        return parse_flag(value, name)
+    except ValueError as error:
+        raise AirflowFailException(str(error)) from None
 
 
 def _as_names(value: Any) -> list[str]:
-    if value is None or value == "":
-        return []
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return [str(part) for part in value]
+    try:
+        return parse_names(value, "names")
+    except ValueError as error:
+        raise AirflowFailException(str(error)) from None
 
 
 class ExternalResourceImportOperator(BaseOperator):

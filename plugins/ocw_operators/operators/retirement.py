@@ -21,11 +21,11 @@ from ocw_operators.db.models.retirement import RetirementState
 from ocw_operators.hooks.archive_db import ArchiveDbHook
 from ocw_operators.hooks.dspace_sword import DSpaceSwordHook
 from ocw_operators.hooks.ocw_cms import OcwCmsHook
+from ocw_operators.oai.reconcile import existing_item_lookup
 from ocw_operators.retirement import state, steps
 from ocw_operators.retirement.cms import CourseNotFoundError
 from ocw_operators.retirement.course import CourseDataError
 from ocw_operators.retirement.holding import HoldingArea
-from ocw_operators.retirement.lookup import LookupConfigError, load_lookup
 from ocw_operators.retirement.names import HostileNameError, validate_course_id
 from ocw_operators.retirement.steps import DepositOutcomeUnknownError
 from ocw_operators.retirement.sword import CollectionMapError, SwordDepositError
@@ -34,7 +34,6 @@ from ocw_operators.xml import XmlError
 
 HOLDING_AREA_VARIABLE = "ocw_retirement_holding_area"
 RETIRED_ZIPS_VARIABLE = "ocw_retired_course_zips_dir"
-LOOKUP_VARIABLE = "ocw_retirement_existing_item_lookup"
 COURSE_LABEL = "{{ task.course_id }}"
 
 
@@ -70,8 +69,9 @@ PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
     CourseNotFoundError,
     XmlError,
     CollectionMapError,
-    LookupConfigError,
     SourceChangedError,
+    # An earlier attempt may have created the item: only the next OAI-PMH harvest (or an operator) can tell.
+    DepositOutcomeUnknownError,
 )
 
 
@@ -246,8 +246,10 @@ class StoreCourseZipOperator(_SideEffectStepOperator):
 class DepositCourseOperator(_SideEffectStepOperator):
     """Steps 4-5: SWORD deposit to the department's collection and the receipt's handle (or 202 workflow).
 
-    Looks for an existing item first (archive DB, then the existing-item lookup named by Variable
-    ``ocw_retirement_existing_item_lookup``, ``module:callable``); never deposits twice.
+    Looks for an existing item for the course first: in the archive DB's retirement records, then among the
+    items the ``dspace_oai_harvest`` DAG harvested (by dc.identifier.uri); never deposits twice. When an
+    earlier attempt's outcome is unknown and neither knows an item, the task fails at once with what to do;
+    the hourly poll tries again, and succeeds once a harvest has seen the item.
 
     :param dspace_sword_conn_id: Connection of DSpace's SWORD service.
     :param redeposit_after_unknown_outcome: deposit even though an earlier attempt's outcome is unknown
@@ -266,19 +268,16 @@ class DepositCourseOperator(_SideEffectStepOperator):
         super().__init__(**kwargs)
         self.dspace_sword_conn_id = dspace_sword_conn_id
         self.redeposit_after_unknown_outcome = redeposit_after_unknown_outcome
-        self._lookup_configured = False
 
     def run_step(self, engine: Any, context: Any) -> dict[str, Any]:
 
         hook = DSpaceSwordHook(self.dspace_sword_conn_id)
-        lookup = load_lookup(Variable.get(LOOKUP_VARIABLE, default=""))
-        self._lookup_configured = lookup is not None
         result = steps.deposit(
             engine,
             hook.get_conn(),
             hook.collection_map(),
             self.course_id,
-            lookup=lookup,
+            lookup=existing_item_lookup(engine),
             redeposit_after_unknown_outcome=as_bool(self.redeposit_after_unknown_outcome),
         )
         return result.to_json()
@@ -287,8 +286,6 @@ class DepositCourseOperator(_SideEffectStepOperator):
 
         if isinstance(error, SwordDepositError):
             return 400 <= error.status < 500  # DSpace refused this package; 5xx may pass on a retry
-        if isinstance(error, DepositOutcomeUnknownError):
-            return not self._lookup_configured  # with a lookup, a later try may see the harvested item
         return super().is_permanent(error)
 
 
@@ -321,7 +318,9 @@ class RecordRetirementOperator(_SideEffectStepOperator):
 class FinishWorkflowDepositsOperator(BaseOperator):
     """Follow-up for 202 deposits: once DSpace's workflow archived an item, set its handle in the CMS.
 
-    The handle comes from the SWORD v2 Edit-IRI, or from the existing-item lookup (OAI-PMH) for SWORD v1.
+    The handle comes from the SWORD v2 Edit-IRI, or else from the items ``dspace_oai_harvest`` harvested
+    (by dc.identifier.uri; the only source for SWORD v1). That DAG's reconciliation finishes the same deposits
+    the same way (:func:`~ocw_operators.retirement.steps.finish_workflow_deposit`), whichever runs first.
 
     :param dspace_sword_conn_id: Connection of DSpace's SWORD service.
     :param ocw_cms_conn_id: Connection of the course CMS.
@@ -351,7 +350,7 @@ class FinishWorkflowDepositsOperator(BaseOperator):
             engine,
             DSpaceSwordHook(self.dspace_sword_conn_id).get_conn(),
             OcwCmsHook(self.ocw_cms_conn_id).get_conn(),
-            lookup=load_lookup(Variable.get(LOOKUP_VARIABLE, default="")),
+            lookup=existing_item_lookup(engine),
         )
         for outcome in outcomes:
             self.log.info("%s: %s", outcome["course_id"], outcome["handle"] or "still in DSpace's workflow")

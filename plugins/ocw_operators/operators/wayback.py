@@ -7,7 +7,6 @@ message unless ``ENABLE_WAYBACK_TASKS`` is true. Logic lives in :mod:`ocw_operat
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +16,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowSkipException
 from ocw_operators.assets import EXTERNAL_RESOURCES_CHECKED, EXTERNAL_RESOURCES_CREATED
 from ocw_operators.hooks.archive_db import ArchiveDbHook
 from ocw_operators.hooks.wayback import WaybackHook
+from ocw_operators.params import parse_flag, parse_ids, parse_names
 from ocw_operators.ratelimit import DbRateLimiter
 from ocw_operators.triggers.wayback import DEFAULT_POLL_INTERVAL_SECONDS, DEFAULT_TIMEOUT_SECONDS, WaybackJobsTrigger
 from ocw_operators.wayback.candidates import (
@@ -26,7 +26,7 @@ from ocw_operators.wayback.candidates import (
     resource_ids_from_asset_events,
     select_candidates,
 )
-from ocw_operators.wayback.settings import VARIABLE_DEFAULTS, WaybackSettings, parse_bool, parse_wayback_settings
+from ocw_operators.wayback.settings import VARIABLE_DEFAULTS, WaybackSettings, parse_wayback_settings
 from ocw_operators.wayback.spn2 import JobStatus
 from ocw_operators.wayback.status import STATUS_CHUNK_SIZE, expire_stale_jobs, record_job_statuses, update_job_statuses
 from ocw_operators.wayback.submission import SubmissionSummary, submit_batch
@@ -55,29 +55,18 @@ def require_enabled(settings: WaybackSettings, what: str) -> None:
 
 
 def as_str_list(value: Any, name: str) -> list[str]:
-    """A list of names from a Param: a list, a JSON list, a comma-separated string, or empty."""
-    if value is None or value == "":
-        return []
-    if isinstance(value, str):
-        text = value.strip()
-        value = json.loads(text) if text.startswith("[") else text.split(",")
-    if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
-        raise AirflowException(f"{name} must be a list of strings, got {str(value)[:100]!r}")
-    return [item.strip() for item in value if item.strip()]
+    """A list of names from a Param (see :func:`ocw_operators.params.parse_names`)."""
+    try:
+        return parse_names(value, name)
+    except ValueError as error:
+        raise AirflowException(str(error)) from None
 
 
 def as_int_list(value: Any, name: str) -> list[int]:
-    if value is None or value == "":
-        return []
-    if isinstance(value, str):
-        text = value.strip()
-        value = json.loads(text) if text.startswith("[") else [part for part in text.split(",") if part.strip()]
     try:
-        if not isinstance(value, (list, tuple)) or any(isinstance(item, bool) for item in value):
-            raise TypeError
-        return [int(item) for item in value]
-    except (TypeError, ValueError):
-        raise AirflowException(f"{name} must be a list of integers, got {str(value)[:100]!r}") from None
+        return parse_ids(value, name)
+    except ValueError as error:
+        raise AirflowException(str(error)) from None
 
 
 def _asset_events(context: Any) -> list[tuple[str, dict]]:
@@ -141,7 +130,7 @@ class WaybackCandidatesOperator(BaseOperator):
             site_filter=as_str_list(self.site_filter, "site_filter"),
             exclude=as_str_list(self.exclude, "exclude"),
             resource_ids=resource_ids,
-            force=parse_bool(self.force, "force"),
+            force=parse_flag(self.force, "force"),
             interval=settings.submission_interval,
             pending_window=settings.pending_expiry,
             limit=self.max_resources,
@@ -211,7 +200,7 @@ class WaybackSubmitOperator(BaseOperator):
         settings = read_wayback_settings()
         resource_ids = as_int_list(self.resource_ids, "resource_ids")
         require_enabled(settings, "submission")
-        force = parse_bool(self.force, "force")
+        force = parse_flag(self.force, "force")
         criteria = CandidateCriteria(
             resource_ids=resource_ids,
             force=force,

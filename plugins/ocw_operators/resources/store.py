@@ -41,10 +41,11 @@ def select_resource_ids(session: Session, *, sites: Sequence[str] = (), exclude:
     )
 
 
-def chunked(ids: Sequence[int], size: int) -> list[list[int]]:
+def chunked(ids: Iterable[int], size: int) -> list[list[int]]:
     if size < 1:
-        raise ValueError("batch size must be at least 1")
-    return [list(ids[start : start + size]) for start in range(0, len(ids), size)]
+        raise ValueError("chunk size must be positive")
+    items = list(ids)
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def load_urls(session: Session, resource_ids: Iterable[int]) -> list[tuple[int, str]]:

@@ -7,5 +7,6 @@
 * :mod:`.sword`: SWORD v1/v2 deposit client and receipt parsing;
 * :mod:`.cms`: the course CMS client (resources, metadata, ``set_dspace_handle``);
 * :mod:`.state`: the retirement state machine in the archive DB;
-* :mod:`.steps`: one function per DAG step, each resumable and idempotent.
+* :mod:`.steps`: one function per DAG step, each resumable and idempotent;
+* :mod:`.records`: the retirement side of the OAI-PMH reconciliation (flags, finishing workflow deposits).
 """

@@ -16,9 +16,9 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 
 from ocw_operators.db.models.retirement import CourseRetirement, RetirementState
+from ocw_operators.oai.reconcile import ExistingItemLookup
 from ocw_operators.retirement import state
 from ocw_operators.retirement.holding import CHUNK_BYTES, CourseSource, HoldingArea, atomic_writer
-from ocw_operators.retirement.lookup import ExistingItemLookup
 from ocw_operators.retirement.names import course_dir_name, zip_file_name
 from ocw_operators.retirement.sip import DescriptiveFormat, build_sip
 from ocw_operators.retirement.sword import CollectionMap, DepositReceipt, SwordError
@@ -188,8 +188,9 @@ def deposit(
     Before the POST the record is marked ``depositing`` (committed). DSpace's error answers clear the mark
     (nothing was created); an unknown outcome (timeout, crash, unreadable receipt) keeps it, and the next
     attempt must first find the item: in the archive DB by dc.identifier.uri, then through ``lookup``
-    (the OAI-PMH harvest). If neither knows it, the deposit is not repeated unless an operator, having checked
-    DSpace, sets ``redeposit_after_unknown_outcome``.
+    (the operators pass the OAI-PMH harvested items, :func:`ocw_operators.oai.reconcile.existing_item_lookup`).
+    If neither knows it, the deposit is not repeated unless an operator, having checked DSpace, sets
+    ``redeposit_after_unknown_outcome``.
     """
     record = state.load(engine, course_id)
     if state.has_reached(record, S.DEPOSITED):
@@ -249,10 +250,10 @@ def _claim_deposit(
             started = current.deposit_started_at
             raise DepositOutcomeUnknownError(
                 f"course {course_id}: an earlier deposit attempt (started {started:%Y-%m-%d %H:%M:%S} UTC) may have "
-                f"created a DSpace item, and neither the archive DB nor the existing-item lookup knows one for "
-                f"{current.identifier_uri}. Check DSpace: if the item exists, configure the OAI-PMH lookup (or "
-                "wait for its next harvest); if it does not, trigger the DAG for this course with "
-                "redeposit_after_unknown_outcome=true."
+                f"created a DSpace item, and neither the archive DB nor the OAI-PMH harvested items know one for "
+                f"{current.identifier_uri}. Check DSpace: if the item exists, rerun this course after the next "
+                "dspace_oai_harvest run has seen it (or trigger that DAG now); if it does not, trigger the "
+                "retirement for this course with redeposit_after_unknown_outcome=true."
             )
         if current.state not in (S.STORED, S.DEPOSITING):
             raise StepOrderError(f"course {course_id}: cannot deposit in state {current.state!r}")
@@ -296,6 +297,30 @@ def complete(engine: Engine, course_id: str) -> StepResult:
 # -- follow-up: deposits that went into DSpace's workflow ----------------------------------------------------------
 
 
+def finish_workflow_deposit(engine: Engine, cms: HandleSink, course_id: str, handle: str) -> StepResult:
+    """A 202 deposit's item is public now under ``handle``: record the handle, set it in the CMS, complete.
+
+    The one way a workflow deposit is finished, shared by the retirement DAG's follow-up task and the OAI-PMH
+    reconciliation. Every part is guarded by the record, so a repeat does only what is left: a record that
+    already has a handle keeps it. If the CMS call fails, the record stays ``deposited`` with its handle and the
+    course stays on the CMS retirement queue, so the retirement DAG's next poll resumes it like any course
+    that stopped after its deposit. The item appearing also clears a ``missing`` flag the reconciliation may
+    have set while the deposit waited for a reviewer.
+    """
+    state.update(
+        engine,
+        course_id,
+        guard=lambda current: current.state == S.IN_WORKFLOW,
+        state=S.DEPOSITED,
+        dspace_handle=handle,
+        dspace_flag=None,
+        dspace_flagged_at=None,
+        dspace_flag_reason="",
+    )
+    set_cms_handle(engine, cms, course_id)
+    return complete(engine, course_id)
+
+
 def finish_workflow_deposits(
     engine: Engine, client: DepositClient, cms: HandleSink, *, lookup: ExistingItemLookup | None = None
 ) -> list[dict[str, Any]]:
@@ -310,14 +335,6 @@ def finish_workflow_deposits(
         if handle is None:
             outcomes.append({"course_id": record.course_id, "handle": None, "state": record.state})
             continue
-        state.update(
-            engine,
-            record.course_id,
-            guard=lambda current: current.state == S.IN_WORKFLOW,
-            state=S.DEPOSITED,
-            dspace_handle=handle,
-        )
-        set_cms_handle(engine, cms, record.course_id)
-        done = complete(engine, record.course_id)
+        done = finish_workflow_deposit(engine, cms, record.course_id, handle)
         outcomes.append({"course_id": record.course_id, "handle": handle, "state": done.state})
     return outcomes

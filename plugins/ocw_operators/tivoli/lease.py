@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ocw_operators.db.base import utcnow
+from ocw_operators.db.base import as_utc, utcnow
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models.tivoli import TivoliLease
 
@@ -25,11 +25,6 @@ STAGING_LEASE = "tivoli:staging"
 
 class LeaseHeldError(RuntimeError):
     """The lease is held by another holder and did not come free in time."""
-
-
-def as_utc(value: dt.datetime) -> dt.datetime:
-    """SQLite returns naive datetimes; every stored datetime is UTC."""
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def try_acquire(

@@ -40,7 +40,7 @@ from pathlib import Path
 from sqlalchemy import Engine, Table, delete, select, update
 from sqlalchemy.orm import Session
 
-from ocw_operators.db.base import utcnow
+from ocw_operators.db.base import as_utc, utcnow
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models.tivoli import FileState, TivoliFileLog, TivoliVolumeStatus, VolumeStatus
 from ocw_operators.tivoli.filesystem import (
@@ -58,7 +58,7 @@ from ocw_operators.tivoli.filesystem import (
     sha1_many,
 )
 from ocw_operators.tivoli.identifiers import FolderKind, VolumeId, classify_top_level, parse_volume_folder
-from ocw_operators.tivoli.lease import STAGING_LEASE, as_utc, held_lease
+from ocw_operators.tivoli.lease import STAGING_LEASE, held_lease
 from ocw_operators.tivoli.names import UnsafeNameError, unused_dated_name
 
 log = logging.getLogger(__name__)

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from sqlalchemy import Engine, select
 
+from ocw_operators.db.base import as_utc
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models.tivoli import FileState, TivoliFileLog, TivoliLoadBatch
 from ocw_operators.tivoli.dsmc import (
@@ -32,7 +33,6 @@ from ocw_operators.tivoli.dsmc import (
 )
 from ocw_operators.tivoli.filesystem import UnsafePathError, ensure_inside, sha1_of
 from ocw_operators.tivoli.identifiers import VolumeId
-from ocw_operators.tivoli.lease import as_utc
 from ocw_operators.tivoli.load import Runner
 
 log = logging.getLogger(__name__)

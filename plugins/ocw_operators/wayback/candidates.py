@@ -12,10 +12,12 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Engine, and_, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
 
+from ocw_operators.db.base import as_utc
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models import ExternalResource, ResourceStatus, WaybackStatus
+from ocw_operators.resources.store import chunked, site_clause
 
 log = logging.getLogger(__name__)
 
@@ -62,16 +64,6 @@ class CandidateCriteria:
             raise ValueError("interval and pending_window must not be negative")
 
 
-def as_utc(moment: dt.datetime) -> dt.datetime:
-    """Aware UTC datetime (SQLite hands back naive UTC values)."""
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-
-
-def _site_clause(names: Sequence[str]) -> ColumnElement[bool]:
-    names = [name for name in names if name]
-    return or_(ExternalResource.site_name.in_(names), ExternalResource.site_short_id.in_(names))
-
-
 def eligibility_clause(criteria: CandidateCriteria, now: dt.datetime) -> ColumnElement[bool]:
     """SQL condition: the resource may be submitted now (status, URL, interval, pending window, force)."""
     now = as_utc(now)
@@ -116,12 +108,7 @@ def _no_job_id() -> ColumnElement[bool]:
 
 
 def _scope_clause(criteria: CandidateCriteria) -> ColumnElement[bool]:
-    conditions: list[ColumnElement[bool]] = []
-    if criteria.site_filter:
-        conditions.append(_site_clause(criteria.site_filter))
-    if criteria.exclude:
-        conditions.append(not_(_site_clause(criteria.exclude)))
-    return and_(true(), *conditions)
+    return site_clause(criteria.site_filter, criteria.exclude)
 
 
 def select_candidates(engine: Engine, criteria: CandidateCriteria, now: dt.datetime) -> list[int]:
@@ -164,13 +151,6 @@ def _warn_about_missing_urls(session, criteria: CandidateCriteria) -> None:
         )
     if no_url:
         log.warning("%d external resource(s) in scope have an empty URL; they are never submitted", no_url)
-
-
-def chunked(ids: Iterable[int], size: int) -> list[list[int]]:
-    if size < 1:
-        raise ValueError("chunk size must be positive")
-    items = list(ids)
-    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def make_batches(ids: Sequence[int], batch_size: int = DEFAULT_BATCH_SIZE) -> list[list[int]]:
@@ -218,8 +198,6 @@ __all__ = [
     "DEFAULT_PENDING_EXPIRY",
     "DEFAULT_SUBMISSION_INTERVAL",
     "CandidateCriteria",
-    "as_utc",
-    "chunked",
     "eligibility_clause",
     "make_batches",
     "resource_ids_from_asset_events",

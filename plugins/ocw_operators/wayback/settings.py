@@ -7,6 +7,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ocw_operators.params import parse_flag
 from ocw_operators.ratelimit import DEFAULT_RATE_PER_SECOND
 
 ENABLE_VARIABLE = "ENABLE_WAYBACK_TASKS"
@@ -20,8 +21,6 @@ VARIABLE_DEFAULTS: dict[str, str] = {
     RATE_VARIABLE: str(DEFAULT_RATE_PER_SECOND),
     EXPIRY_VARIABLE: "6",
 }
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off", ""}
 
 
 @dataclass(frozen=True)
@@ -30,17 +29,6 @@ class WaybackSettings:
     submission_interval: dt.timedelta
     rate_per_second: float
     pending_expiry: dt.timedelta
-
-
-def parse_bool(value: object, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ValueError(f"{name} must be true or false, got {str(value)[:40]!r}")
 
 
 def _positive_number(raw: str, name: str, *, maximum: float) -> float:
@@ -57,7 +45,7 @@ def parse_wayback_settings(raw: Mapping[str, str]) -> WaybackSettings:
     """Validate the Variables (missing keys take :data:`VARIABLE_DEFAULTS`); a bad value is a clear error."""
     values = {**VARIABLE_DEFAULTS, **{key: value for key, value in raw.items() if value is not None}}
     return WaybackSettings(
-        enabled=parse_bool(values[ENABLE_VARIABLE], ENABLE_VARIABLE),
+        enabled=parse_flag(values[ENABLE_VARIABLE], ENABLE_VARIABLE),
         submission_interval=dt.timedelta(
             days=_positive_number(values[INTERVAL_VARIABLE], INTERVAL_VARIABLE, maximum=3650)
         ),

@@ -16,11 +16,11 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine, select, update
 
-from ocw_operators.db.base import utcnow
+from ocw_operators.db.base import as_utc, utcnow
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models import ExternalResource, WaybackStatus
 from ocw_operators.ratelimit import RateLimitWaitTooLong
-from ocw_operators.wayback.candidates import CandidateCriteria, as_utc, eligibility_clause
+from ocw_operators.wayback.candidates import CandidateCriteria, eligibility_clause
 from ocw_operators.wayback.spn2 import (
     CaptureSubmission,
     WaybackBadResponse,

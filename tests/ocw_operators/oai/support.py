@@ -130,11 +130,3 @@ class FakeRetirementRecords:
         retirement.handle = handle
         retirement.cms_handle = handle
         retirement.state = "deposited"
-
-
-# The DAG's reconcile task imports its retirement records factory by path; tests set this first.
-CURRENT_RETIREMENTS = FakeRetirementRecords()
-
-
-def current_retirement_records(session) -> FakeRetirementRecords:
-    return CURRENT_RETIREMENTS

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
+from ocw_operators.db.base import as_utc
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models.oai import (
     HarvestMode,
@@ -15,7 +16,7 @@ from ocw_operators.db.models.oai import (
     OaiHarvestRun,
     OaiHarvestState,
 )
-from ocw_operators.oai.harvest import HarvestRequest, HarvestScope, OaiHarvester, as_utc
+from ocw_operators.oai.harvest import HarvestRequest, HarvestScope, OaiHarvester
 from ocw_operators.oai.records import Granularity
 from ocw_sandbox.oai import oai_error_body
 from tests.ocw_operators.oai.support import OCW_SET, START, add_courses

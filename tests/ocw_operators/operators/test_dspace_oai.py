@@ -10,15 +10,13 @@ import pytest
 from airflow.sdk.exceptions import AirflowException
 
 from ocw_operators.db.models.oai import HarvestMode
+from ocw_operators.db.models.retirement import DSpaceFlag
 from ocw_operators.oai.records import Granularity
-from ocw_operators.operators.dspace_oai import (
-    DSpaceOaiHarvestOperator,
-    DSpaceOaiReconcileOperator,
-    as_bool,
-    load_factory,
-)
+from ocw_operators.operators.dspace_oai import DSpaceOaiHarvestOperator, DSpaceOaiReconcileOperator, as_bool
+from ocw_operators.retirement import state
 from tests.ocw_operators.oai import support
-from tests.ocw_operators.oai.support import OCW_SET, FakeRetirement, FakeRetirementRecords, add_courses
+from tests.ocw_operators.oai.support import OCW_SET, add_courses
+from tests.ocw_operators.retirement.sandbox_env import record_deposit
 
 INTERVAL_START = dt.datetime(2026, 3, 1, 2, tzinfo=dt.UTC)
 INTERVAL_END = dt.datetime(2026, 3, 2, 2, tzinfo=dt.UTC)
@@ -94,40 +92,28 @@ def test_harvest_operator_stores_items_and_reruns_incrementally(monkeypatch, san
     assert second["from_datestamp"] == "2026-02-28T00:02:09Z" and second["records"] == 130  # one day of overlap
 
 
-def test_reconcile_operator_without_a_source_changes_nothing(archive_db_conn):
-    result = DSpaceOaiReconcileOperator(task_id="r", retirement_records="").execute(context())
-    assert result == {"reconciled": False, "reason": "no retirement records source configured"}
-
-
-def test_reconcile_operator_uses_the_configured_factory(monkeypatch, archive_db_conn):
-    fake = FakeRetirementRecords()
-    fake.add(FakeRetirement("lost", INTERVAL_START - dt.timedelta(days=30), handle="1721.1/404"))
-    monkeypatch.setattr(support, "CURRENT_RETIREMENTS", fake)
-    operator = DSpaceOaiReconcileOperator(
-        task_id="r",
-        retirement_records="tests.ocw_operators.oai.support:current_retirement_records",
-        missing_after_days="14",
+def test_reconcile_operator_flags_the_retirement_records_once(monkeypatch, archive_db_conn, archive_engine):
+    # No CMS Connection exists: flagging must not need it (only finishing a workflow deposit does).
+    monkeypatch.delenv("AIRFLOW_CONN_OCW_CMS_DEFAULT", raising=False)
+    record_deposit(
+        archive_engine, "history/lost", handle="1721.1/404", deposited_at=INTERVAL_END - dt.timedelta(days=31)
     )
+    record_deposit(
+        archive_engine, "history/recent", handle="1721.1/405", deposited_at=INTERVAL_END - dt.timedelta(days=2)
+    )
+    operator = DSpaceOaiReconcileOperator(task_id="r", missing_after_days="14")
     result = operator.execute(context())
-    assert result["reconciled"] and result["counts"] == {"missing": 1}
-    assert fake.calls == [("missing", "lost", 31)]
-
-
-@pytest.mark.parametrize(
-    ("path", "message"),
-    [
-        ("nonexistent.module:factory", "cannot import"),
-        ("json:nothing_here", "cannot import"),
-        ("json:__doc__", "callable"),
-        ("justaname", "not an import path"),
-    ],
-)
-def test_bad_factory_paths_are_clear_errors(path, message):
-    with pytest.raises(AirflowException, match=message):
-        load_factory(path)
+    assert result["outcomes"] == {"history/lost": "missing", "history/recent": "not_yet_visible"}
+    json.dumps(result)  # the XCom is plain JSON
+    lost = state.load(archive_engine, "history/lost")
+    assert lost.dspace_flag == DSpaceFlag.MISSING and "1721.1/404" in lost.dspace_flag_reason
+    assert lost.state == "done", "a flag never moves the retirement's state"
+    again = operator.execute(context())
+    assert again["outcomes"] == {"history/recent": "not_yet_visible"}, "a flagged deposit is not reported again"
+    assert state.load(archive_engine, "history/lost").dspace_flagged_at == lost.dspace_flagged_at
 
 
 def test_missing_after_days_is_validated(archive_db_conn):
-    operator = DSpaceOaiReconcileOperator(task_id="r", retirement_records="json:loads", missing_after_days="0")
+    operator = DSpaceOaiReconcileOperator(task_id="r", missing_after_days="0")
     with pytest.raises(AirflowException, match="at least 1"):
         operator.execute(context())

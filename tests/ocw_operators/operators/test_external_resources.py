@@ -1,6 +1,7 @@
 import pytest
 
-from ocw_operators.operators.external_resources import MAX_MAPPED_BATCHES, _as_list, batch_size_for
+from ocw_operators.operators.external_resources import MAX_MAPPED_BATCHES, batch_size_for
+from ocw_operators.params import parse_names
 
 
 @pytest.mark.parametrize(
@@ -18,4 +19,4 @@ def test_batches_stay_at_100_until_the_map_length_forces_larger_ones(count, expe
     [(None, []), ("", []), ("a, b,,c", ["a", "b", "c"]), (["a ", " ", "b"], ["a", "b"]), ((), [])],
 )
 def test_site_lists_from_form_or_cli(value, expected):
-    assert _as_list(value) == expected
+    assert parse_names(value, "sites") == expected

@@ -1,13 +1,8 @@
-"""Fixtures for the retirement tests: a sandbox DSpace + CMS and plain clients over an archive DB."""
+"""Fixtures for the retirement tests: plain clients over an archive DB and the ``sandbox`` (tests/conftest.py)."""
 
 import pytest
 
-from tests.ocw_operators.retirement.sandbox_env import Env, Sandbox, make_env, start_sandbox
-
-
-@pytest.fixture
-def sandbox(sandbox_runtime, tmp_path) -> Sandbox:
-    return start_sandbox(sandbox_runtime, tmp_path)
+from tests.ocw_operators.retirement.sandbox_env import Env, make_env
 
 
 @pytest.fixture

@@ -1,4 +1,7 @@
-"""Sandbox DSpace + CMS, plain clients and an archive DB for the retirement tests (fixtures in conftest)."""
+"""Sandbox DSpace (SWORD and OAI-PMH over one store) + CMS, and plain clients over an archive DB.
+
+The ``sandbox`` fixture (tests/conftest.py) starts one per test; the retirement tests' ``env`` adds the clients.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ SWORD_PASSWORD = "sw0rd-Pa55-d0-not-leak"
 CMS_USER = "ocw-engine"
 CMS_PASSWORD = "cms-Pa55-d0-not-leak"
 COLLECTIONS = {"history": "1721.1/33971", "physics": "1721.1/33972"}
+OCW_COMMUNITY = "1721.1/1"  # both collections belong to it, so its set com_1721.1_1 lists every OCW item
+OCW_SET = "com_1721.1_1"
 COURSES = [
     "history/21h-126-america-in-depression-and-war-spring-2003",
     "physics/8-01-classical-mechanics-fall-2016",
@@ -21,7 +26,8 @@ COURSES = [
 class Sandbox:
     dspace_url: str
     cms_url: str
-    store: object
+    oai_url: str  # the OAI-PMH base URL (.../oai/request), serving what the SWORD endpoint stored
+    store: object  # DSpaceStore shared by the SWORD and OAI-PMH endpoints
     sword: object  # SwordState
     cms: object  # CmsState
     dspace_app: object
@@ -32,6 +38,7 @@ def start_sandbox(sandbox_runtime, tmp_path: Path) -> Sandbox:
     from ocw_sandbox.cms import CMS_STATE, make_cms_app, sample_course
     from ocw_sandbox.dspace import SWORD_STATE, make_dspace_app
     from ocw_sandbox.dspace_store import DSpaceStore
+    from ocw_sandbox.oai import make_oai_app
 
     store = DSpaceStore()
     spool = tmp_path / "dspace-spool"
@@ -45,11 +52,14 @@ def start_sandbox(sandbox_runtime, tmp_path: Path) -> Sandbox:
     )
     courses = [sample_course(course_id, seed=index + 1) for index, course_id in enumerate(COURSES)]
     cms_app = make_cms_app(courses, username=CMS_USER, password=CMS_PASSWORD, queue=COURSES[:2])
+    oai_app = make_oai_app(store, communities={OCW_COMMUNITY: list(COLLECTIONS.values())})
     dspace_port = sandbox_runtime.serve(dspace_app)
     cms_port = sandbox_runtime.serve(cms_app)
+    oai_port = sandbox_runtime.serve(oai_app)
     return Sandbox(
         dspace_url=f"http://127.0.0.1:{dspace_port}",
         cms_url=f"http://127.0.0.1:{cms_port}",
+        oai_url=f"http://127.0.0.1:{oai_port}/oai/request",
         store=store,
         sword=dspace_app[SWORD_STATE],
         cms=cms_app[CMS_STATE],
@@ -111,3 +121,26 @@ def retire(env: Env, course_id: str, *, lookup=None, redeposit: bool = False) ->
     )
     steps.set_cms_handle(env.engine, env.cms, course_id)
     return steps.complete(env.engine, course_id).to_json()
+
+
+def record_deposit(
+    engine,
+    course_id: str,
+    *,
+    handle: str | None,
+    deposited_at,
+    identifier_uri: str = "",
+    record_state: str = "done",
+) -> None:
+    """A retirement record as the retirement DAG leaves it after a deposit (``handle`` None: a 202 deposit)."""
+    from ocw_operators.retirement import state
+
+    state.register(engine, [course_id])
+    state.update(
+        engine,
+        course_id,
+        state=record_state,
+        dspace_handle=handle,
+        deposited_at=deposited_at,
+        identifier_uri=identifier_uri or f"https://ocw.mit.edu/courses/{course_id.rsplit('/', maxsplit=1)[-1]}/",
+    )

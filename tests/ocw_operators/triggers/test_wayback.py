@@ -10,6 +10,7 @@ import pytest
 
 from ocw_operators.triggers.wayback import WaybackJobsTrigger
 from ocw_sandbox.control import inject_fault
+from ocw_sandbox.faults import FAULTS
 from tests.conftest import WaybackSandbox
 
 
@@ -76,7 +77,7 @@ def test_transient_errors_and_429_are_retried_until_the_deadline(wayback_conn):
     [event] = _run(WaybackJobsTrigger([job.job_id], poll_interval=0.1, timeout=20))
     assert [status["status"] for status in event["statuses"]] == ["success"]
     assert "429" in event["last_error"]
-    assert wayback_conn.app["faults"].fired == ["status:status", "status:status"]
+    assert wayback_conn.app[FAULTS].fired == ["status:status", "status:status"]
 
 
 def test_a_deadline_survives_serialisation():

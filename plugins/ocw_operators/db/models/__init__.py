@@ -11,7 +11,7 @@ from ocw_operators.db.models.oai import (
 from ocw_operators.db.models.ratelimit import RateLimitBucket
 from ocw_operators.db.models.resource_import import ExternalResourceReference, ReferenceSourceKind
 from ocw_operators.db.models.resources import ExternalResource, ResourceStatus, WaybackStatus
-from ocw_operators.db.models.retirement import CourseRetirement, RetirementState
+from ocw_operators.db.models.retirement import CourseRetirement, DSpaceFlag, RetirementState
 from ocw_operators.db.models.tivoli import (
     TivoliFileLog,
     TivoliLease,
@@ -22,6 +22,7 @@ from ocw_operators.db.models.tivoli import (
 __all__ = [
     "Base",
     "CourseRetirement",
+    "DSpaceFlag",
     "ExternalResource",
     "ExternalResourceReference",
     "HarvestMode",

@@ -3,7 +3,11 @@
 States, in order: ``pending`` → ``fetched`` → ``packaged`` → ``stored`` → ``depositing`` →
 (``in_workflow`` | ``deposited``) → ``cms_confirmed`` → ``done``. ``depositing`` is written *before* the
 SWORD request and cleared only by DSpace's answer, so a crash mid-deposit leaves a trace: the next attempt
-must find the existing item (DB, then the OAI lookup) instead of depositing again.
+must find the existing item (DB, then the OAI-PMH harvested items) instead of depositing again.
+
+Beside the progress state, the OAI-PMH reconciliation may flag a deposit (``dspace_flag``): DSpace withdrew
+or expunged its item, or the item never appeared. A flag is a finding for curators; it never moves the state
+machine, so a flagged course is neither retired again nor dropped from the records.
 """
 
 from __future__ import annotations
@@ -27,6 +31,14 @@ class RetirementState(StrEnum):
     DEPOSITED = "deposited"
     CMS_CONFIRMED = "cms_confirmed"
     DONE = "done"
+
+
+class DSpaceFlag(StrEnum):
+    """What the OAI-PMH reconciliation found wrong with a deposit (None: nothing)."""
+
+    WITHDRAWN = "withdrawn"  # DSpace lists the item as deleted (withdrawn, or no longer discoverable)
+    EXPUNGED = "expunged"  # the item vanished from DSpace altogether
+    MISSING = "missing"  # the deposit never appeared in OAI-PMH within the allowed time
 
 
 # Progress rank: a step runs only if the record has not yet passed it.
@@ -67,6 +79,11 @@ class CourseRetirement(TimestampMixin, Base):
     cms_confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+
+    # OAI-PMH reconciliation (see DSpaceFlag); set once, kept until a curator or a finished workflow clears it.
+    dspace_flag: Mapped[str | None] = mapped_column(String(16), index=True)
+    dspace_flagged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    dspace_flag_reason: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
 
     def __repr__(self) -> str:
         return f"<CourseRetirement {self.course_id} {self.state} {self.dspace_handle}>"

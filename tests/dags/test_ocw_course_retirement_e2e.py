@@ -2,75 +2,26 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import itertools
-import json
 from pathlib import Path
 
 import pytest
 
 from ocw_operators.db.models.retirement import RetirementState
 from ocw_operators.retirement import state
-from tests.ocw_operators.retirement.sandbox_env import (
-    CMS_PASSWORD,
-    CMS_USER,
-    COLLECTIONS,
-    COURSES,
-    SWORD_PASSWORD,
-    SWORD_USER,
-)
+from tests.dags.e2e import run_retirement as run
+from tests.dags.e2e import task_states
+from tests.ocw_operators.retirement.sandbox_env import CMS_PASSWORD, COURSES, SWORD_PASSWORD
 
 pytestmark = pytest.mark.airflow_e2e
-ROOT = Path(__file__).resolve().parents[3]
-_DATES = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def retirement_dag(airflow_db):
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(ROOT / "dags"))
-    assert bag.import_errors == {}
-    return bag.dags["ocw_course_retirement"]
 
 
 @pytest.fixture
-def configured(sandbox, archive_db_conn, archive_engine, tmp_path, monkeypatch):
-    """Connections and Variables as a deployment sets them, pointing at the sandbox and a fresh archive DB."""
-
-    def sword_connection(version: int = 1) -> None:
-        monkeypatch.setenv(
-            "AIRFLOW_CONN_DSPACE_SWORD_DEFAULT",
-            json.dumps({"conn_type": "dspace_sword", "host": sandbox.dspace_url, "login": SWORD_USER,
-                        "password": SWORD_PASSWORD,
-                        "extra": {"collections": COLLECTIONS, "sword_version": version, "read_timeout": 20}}),
-        )  # fmt: skip
-
-    sword_connection()
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_OCW_CMS_DEFAULT",
-        json.dumps({"conn_type": "ocw_cms", "host": sandbox.cms_url, "login": CMS_USER, "password": CMS_PASSWORD,
-                    "extra": {"auth_style": "query"}}),
-    )  # fmt: skip
-    monkeypatch.setenv("AIRFLOW_VAR_OCW_RETIREMENT_HOLDING_AREA", str(tmp_path / "holding"))
-    monkeypatch.setenv("AIRFLOW_VAR_OCW_RETIRED_COURSE_ZIPS_DIR", str(tmp_path / "RetiredCourseZips"))
-    return {"sandbox": sandbox, "engine": archive_engine, "retired": tmp_path / "RetiredCourseZips",
-            "sword_connection": sword_connection}  # fmt: skip
+def retirement_dag(project_dags):
+    return project_dags["ocw_course_retirement"]
 
 
-def run(dag, **conf):
-    # dag.test() runs in this process and keeps the previous run's params: state every Param explicitly.
-    conf = {"course_ids": [], "dry_run": False, "redeposit_after_unknown_outcome": False, **conf}
-    logical_date = dt.datetime(2026, 11, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=next(_DATES))
-    return dag.test(run_conf=conf, logical_date=logical_date)
-
-
-def task_states(dag_run) -> dict[tuple[str, int], str]:
-    return {(ti.task_id, ti.map_index): str(ti.state) for ti in dag_run.get_task_instances()}
-
-
-def test_manual_and_polled_retirements_end_to_end(retirement_dag, configured, capfd):
-    sandbox, engine = configured["sandbox"], configured["engine"]
+def test_manual_and_polled_retirements_end_to_end(retirement_dag, deployment, capfd):
+    sandbox, engine = deployment.sandbox, deployment.engine
     dag_run = run(retirement_dag, course_ids=[COURSES[2]])
     assert str(dag_run.state) == "success", task_states(dag_run)
     dag_run = run(retirement_dag)  # no course ids: the hourly poll of the CMS retirement queue
@@ -85,7 +36,7 @@ def test_manual_and_polled_retirements_end_to_end(retirement_dag, configured, ca
         ]
         assert record.state == RetirementState.DONE and record.dspace_handle == item.handle
         assert sandbox.cms.courses[course_id].dspace_handle == item.handle
-        assert Path(record.zip_path).is_file() and record.zip_path.startswith(str(configured["retired"]))
+        assert Path(record.zip_path).is_file() and record.zip_path.startswith(str(deployment.retired))
         handles[course_id] = item.handle
     labels = {ti.rendered_map_index for ti in dag_run.get_task_instances() if ti.task_id == "retire_course.deposit"}
     assert labels == set(COURSES[:2])  # each mapped task is labelled by its course id
@@ -97,12 +48,12 @@ def test_manual_and_polled_retirements_end_to_end(retirement_dag, configured, ca
     assert CMS_PASSWORD not in output.out + output.err and SWORD_PASSWORD not in output.out + output.err
 
 
-def test_workflow_deposit_finished_by_a_later_run_and_dry_run(retirement_dag, configured):
-    sandbox, engine = configured["sandbox"], configured["engine"]
-    configured["sword_connection"](version=2)
+def test_workflow_deposit_finished_by_a_later_run_and_dry_run(retirement_dag, deployment):
+    sandbox, engine = deployment.sandbox, deployment.engine
+    deployment.configure(sword_version=2)
     dry = run(retirement_dag, course_ids=[COURSES[0]], dry_run=True)
     assert str(dry.state) == "success"
-    assert sandbox.store.items() == [] and not any(configured["retired"].rglob("*.zip"))
+    assert sandbox.store.items() == [] and not any(deployment.retired.rglob("*.zip"))
     assert state.load(engine, COURSES[0]).state == RetirementState.PACKAGED
 
     sandbox.sword.workflow = True
@@ -121,10 +72,10 @@ def test_workflow_deposit_finished_by_a_later_run_and_dry_run(retirement_dag, co
     assert len(sandbox.store.items()) == 2
 
 
-def test_bad_input_fails_the_course_clearly_and_leaves_others_alone(retirement_dag, configured):
+def test_bad_input_fails_the_course_clearly_and_leaves_others_alone(retirement_dag, deployment):
     from ocw_sandbox.cms import SandboxResource
 
-    sandbox, engine = configured["sandbox"], configured["engine"]
+    sandbox, engine = deployment.sandbox, deployment.engine
     sandbox.cms.courses[COURSES[1]].resources.append(SandboxResource(name="../../etc/passwd", content=b"x"))
     dag_run = run(retirement_dag, course_ids=[COURSES[0], COURSES[1], "history/no-such-course"])
     assert str(dag_run.state) == "failed"

@@ -8,9 +8,9 @@ Reported per database: the server-observed rate divided by the configured rate (
 the limit), and the cost of one ``acquire()`` when the bucket never makes anyone wait, next to an in-process
 limiter's cost.
 
-    python -m benchmarks.wayback_rate_limit [--workers 4] [--requests 12] [--rate 10] [--no-postgres]
+    python -m benchmarks wayback [--workers 4] [--requests 12] [--rate 10] [--no-postgres]
 
-Results go to stdout and ``benchmarks/results/wayback_rate_limit.json``.
+Results go to stdout and ``benchmarks/results/wayback.json``.
 """
 
 from __future__ import annotations
@@ -140,14 +140,33 @@ def _databases(use_postgres: bool):
         admin.dispose()
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--requests", type=int, default=12, help="requests per worker")
     parser.add_argument("--rate", type=float, default=10.0, help="configured requests per second")
     parser.add_argument("--acquires", type=int, default=300, help="acquire() calls for the cost measurement")
     parser.add_argument("--no-postgres", action="store_true")
-    args = parser.parse_args(argv)
+
+
+def run(quick: bool = False, **options) -> dict:
+    """The ``python -m benchmarks`` entry point (quick: fewer requests)."""
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args([])
+    for key, value in options.items():
+        setattr(args, key, value)
+    if quick:
+        args.requests, args.acquires = min(args.requests, 6), min(args.acquires, 100)
+    return measure(args)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
+    return measure(parser.parse_args(argv))
+
+
+def measure(args: argparse.Namespace) -> dict:
 
     from ocw_operators.db import make_engine
     from ocw_operators.ratelimit import DbRateLimiter
@@ -172,7 +191,7 @@ def main(argv: list[str] | None = None) -> dict:
             # The production slot interval is 1 / 0.11 s: how much of it one reservation costs.
             "acquire_cost_over_slot_interval_at_0_11_per_s": f"{db_cost / 1e6 * 0.11:.1e}",
         }
-    output = ROOT / "benchmarks" / "results" / "wayback_rate_limit.json"
+    output = ROOT / "benchmarks" / "results" / "wayback.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
