@@ -17,10 +17,8 @@ import atexit
 import contextlib
 import ctypes
 import datetime as dt
-import importlib.util
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -320,19 +318,8 @@ class LocalCeleryCluster:
         return env
 
     def _async_metadata_setting(self) -> dict[str, str]:
-        """Airflow 3 also opens an asyncio engine on the metadata DB at import time (``sql_alchemy_conn_async``).
-
-        With ``asyncpg`` installed (the official image has it through the postgres provider) it points at the same
-        database. Without it, Airflow cannot even import, so the async engine gets a private placeholder SQLite
-        file (``aiosqlite`` ships with Airflow). Only Airflow's async code paths use that engine, such as the REST
-        API's blocking ``dagRuns/{run_id}/wait`` endpoint and multi-team lookups; nothing here calls them.
-        """
-        if importlib.util.find_spec("asyncpg") is not None:
-            return {
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": self._database_url(self.metadata_db, "postgresql+asyncpg")
-            }
-        placeholder = self.airflow_home / "async-placeholder.db"
-        return {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": f"sqlite+aiosqlite:///{placeholder}"}
+        """Airflow 3 also opens an asyncio engine on the metadata DB (``sql_alchemy_conn_async``), via asyncpg."""
+        return {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": self._database_url(self.metadata_db, "postgresql+asyncpg")}
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -351,8 +338,6 @@ class LocalCeleryCluster:
         atexit.register(self.stop)
         (self.airflow_home / "config").mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        # The deployment's airflow_local_settings.py, as docker-compose mounts config/ (see that file).
-        shutil.copy2(self.config.root / "config" / "airflow_local_settings.py", self.airflow_home / "config")
         self._prepare_redis()
         for name in (self.metadata_db, self.archive_db):
             self._create_database(name)
