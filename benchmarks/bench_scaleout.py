@@ -97,6 +97,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="[core] max_active_tasks_per_dag on the cluster (Airflow's default 16 caps batches in flight per run)",
     )
     parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="LINK_CHECK_BATCH_SIZE on the cluster (default: the DAG's 100, ocw-studio's size)",
+    )
+    parser.add_argument(
         "--wayback-rate",
         type=float,
         default=DEFAULT_WAYBACK_RATE,
@@ -266,6 +272,7 @@ def run_on_cluster(
     link_check_slots: int,
     max_active_tasks: int | None,
     wayback_rate: float,
+    batch_size: int | None = None,
 ) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="ocw-bench-scaleout-"))
     config = ClusterConfig(
@@ -278,6 +285,7 @@ def run_on_cluster(
             "LINK_CHECK_TIMEOUT_SECONDS": str(timeout_s),
             "ENABLE_WAYBACK_TASKS": "true",
             "WAYBACK_RATE_LIMIT_PER_SECOND": str(wayback_rate),
+            **({"LINK_CHECK_BATCH_SIZE": str(batch_size)} if batch_size else {}),
         },
         connections={
             "wayback_default": {
@@ -329,6 +337,7 @@ def run_on_cluster(
         "workers": 2,
         "worker_concurrency": worker_concurrency,
         "link_check_pool_slots": link_check_slots,
+        "link_check_batch_size": batch_size or 100,
         "max_active_tasks_per_dag": max_active_tasks or 16,
         "tasks": batches_by_worker(instances),
         "cpu_s_during_run": {name: round(cpu_after[name] - cpu_before.get(name, 0.0), 1) for name in cpu_after},
@@ -347,6 +356,7 @@ def run(
     link_check_slots: int = DEFAULT_LINK_CHECK_SLOTS,
     max_active_tasks: int | None = None,
     wayback_rate: float = DEFAULT_WAYBACK_RATE,
+    batch_size: int | None = None,
 ) -> dict[str, Any]:
     from ocw_sandbox.runtime import SandboxRuntime
     from ocw_sandbox.wayback import make_wayback_app
@@ -375,6 +385,7 @@ def run(
             link_check_slots=link_check_slots,
             max_active_tasks=max_active_tasks,
             wayback_rate=wayback_rate,
+            batch_size=batch_size,
         )
     alone_outcomes = [(result.status.value, result.response_code) for result in alone]
     dag_outcomes = cluster.pop("outcomes")

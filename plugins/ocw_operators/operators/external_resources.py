@@ -38,7 +38,8 @@ class ListResourceBatchesOperator(BaseOperator):
 
     :param site_filter: only resources of these sites (name or short id); empty for all. (templated)
     :param exclude: leave out resources of these sites. (templated)
-    :param batch_size: resources per mapped check task (ocw-studio uses 100).
+    :param batch_size: resources per mapped check task; default: Variable ``LINK_CHECK_BATCH_SIZE``, else 100
+        (ocw-studio's size). Larger batches mean fewer tasks, which pays on small clusters.
     :param archive_db_conn_id: Connection of the archive state DB.
     """
 
@@ -49,7 +50,7 @@ class ListResourceBatchesOperator(BaseOperator):
         *,
         site_filter: Sequence[str] | str = (),
         exclude: Sequence[str] | str = (),
-        batch_size: int = CHECK_BATCH_SIZE,
+        batch_size: int | None = None,
         archive_db_conn_id: str = ArchiveDbHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
@@ -70,7 +71,8 @@ class ListResourceBatchesOperator(BaseOperator):
                 sites=parse_names(self.site_filter, "site_filter"),
                 exclude=parse_names(self.exclude, "exclude"),
             )
-        size = batch_size_for(len(ids), self.batch_size)
+        preferred = self.batch_size or int(variable_number("LINK_CHECK_BATCH_SIZE", CHECK_BATCH_SIZE, minimum=1))
+        size = batch_size_for(len(ids), preferred)
         batches = chunked(ids, size)
         self.log.info("%d external resources in %d batches of up to %d", len(ids), len(batches), size)
         return batches

@@ -20,3 +20,17 @@ def test_batches_stay_at_100_until_the_map_length_forces_larger_ones(count, expe
 )
 def test_site_lists_from_form_or_cli(value, expected):
     assert parse_names(value, "sites") == expected
+
+
+def test_batch_size_comes_from_the_variable(monkeypatch, archive_db_conn, archive_engine):
+    from ocw_operators.db.engine import session_scope
+    from ocw_operators.operators.external_resources import ListResourceBatchesOperator
+    from ocw_operators.resources.importer import ResourceRecord, import_records, stable_uuid
+
+    urls = [f"https://example.org/{n}" for n in range(7)]
+    with session_scope(archive_engine) as session:
+        import_records(session, [ResourceRecord(stable_uuid("s", url), "s", url) for url in urls])
+    monkeypatch.setenv("AIRFLOW_VAR_LINK_CHECK_BATCH_SIZE", "3")
+    batches = ListResourceBatchesOperator(task_id="list").execute({})
+    assert [len(batch) for batch in batches] == [3, 3, 1]
+    assert [len(batch) for batch in ListResourceBatchesOperator(task_id="list", batch_size=5).execute({})] == [5, 2]
