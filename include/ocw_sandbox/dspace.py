@@ -440,6 +440,8 @@ def make_dspace_app(
     :param max_upload_size: bytes; 0 means unlimited.
     """
     app = make_app("dspace")
+    if spool_dir is not None:
+        Path(spool_dir).mkdir(parents=True, exist_ok=True)
     state = SwordState(workflow=workflow, max_upload_size=max_upload_size)
     handler = _DepositHandler(
         store,

@@ -192,3 +192,12 @@ def test_cms_lists_queue_and_streams_generated_courses(sandbox):
     first = listing["resources"][0]
     data = requests.get(f"{sandbox.cms_url}/courses/{course.course_id}/files/{first['name']}", auth=auth, timeout=5)
     assert hashlib.md5(data.content).hexdigest() == first["md5"]
+
+
+def test_the_spool_directory_is_created_when_missing(tmp_path):
+    from ocw_sandbox.dspace import make_dspace_app
+    from ocw_sandbox.dspace_store import DSpaceStore
+
+    spool = tmp_path / "not" / "yet" / "there"
+    make_dspace_app(DSpaceStore(), username="u", password="p", spool_dir=spool)
+    assert spool.is_dir()
