@@ -64,6 +64,8 @@ def test_weekly_check_stores_every_status(airflow_db, archive_db_conn, archive_e
     run = dag_bag.dags["external_resource_check"].test(run_conf={"site_filter": [], "exclude": ["b"]})
 
     assert run.state == "success"
+    labels = [ti.rendered_map_index for ti in run.get_task_instances() if ti.task_id == "check_batch"]
+    assert labels and all(label and label.startswith("resources ") for label in labels), labels
     with session_scope(archive_engine) as session:
         rows = {row.url: row for row in session.scalars(select(ExternalResource))}
     for url, (status, code) in urls.items():
