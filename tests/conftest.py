@@ -14,6 +14,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -82,25 +83,35 @@ def _drop_pg_database(name: str) -> None:
     admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def archive_db_url(request, tmp_path) -> Iterator[str]:
-    """An empty, migrated archive DB URL; every test using it runs on SQLite and on PostgreSQL."""
-    from ocw_operators.db import migrate
+ARCHIVE_DB_BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'archive.db'}"
-        migrate.upgrade(url)
-        yield url
-        return
-    name, url = _create_pg_database()
+
+@contextmanager
+def migrated_archive_db(backend: str, directory: Path) -> Iterator[str]:
+    """A fresh archive DB at the current schema: a SQLite file in ``directory``, or a new PostgreSQL database
+    (dropped afterwards). Yields its URL; the hook's cached engine for it is disposed at the end."""
+    from ocw_operators.db import migrate
+    from ocw_operators.hooks.archive_db import _engine_for
+
+    name = None
+    if backend == "sqlite":
+        url = f"sqlite:///{directory / 'archive.db'}"
+    else:
+        name, url = _create_pg_database()
     try:
         migrate.upgrade(url)
         yield url
     finally:
-        from ocw_operators.hooks.archive_db import _engine_for
-
         _engine_for(url).dispose()
-        _drop_pg_database(name)
+        if name:
+            _drop_pg_database(name)
+
+
+@pytest.fixture(params=ARCHIVE_DB_BACKENDS)
+def archive_db_url(request, tmp_path) -> Iterator[str]:
+    """An empty, migrated archive DB URL; every test using it runs on SQLite and on PostgreSQL."""
+    with migrated_archive_db(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

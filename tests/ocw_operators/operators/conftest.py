@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import migrated_archive_db
+
 
 @pytest.fixture
 def archive_db_url(tmp_path):
-    from ocw_operators.db import migrate
-
-    url = f"sqlite:///{tmp_path / 'archive.db'}"
-    migrate.upgrade(url)
-    return url
+    with migrated_archive_db("sqlite", tmp_path) as url:
+        yield url

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import ARCHIVE_DB_BACKENDS, migrated_archive_db
+
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
@@ -25,26 +27,11 @@ def snapshot_files(root: Path) -> dict[str, tuple[bytes, int]]:
     }
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(scope="module", params=ARCHIVE_DB_BACKENDS)
 def _module_archive_db(request, tmp_path_factory):
     """One migrated archive DB per test module and backend (creating a PostgreSQL database per test is slow)."""
-    from ocw_operators.db import migrate
-    from ocw_operators.hooks.archive_db import _engine_for
-    from tests.conftest import _create_pg_database, _drop_pg_database
-
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('archive') / 'archive.db'}"
-        migrate.upgrade(url)
+    with migrated_archive_db(request.param, tmp_path_factory.mktemp("archive")) as url:
         yield url
-        _engine_for(url).dispose()
-        return
-    name, url = _create_pg_database()
-    try:
-        migrate.upgrade(url)
-        yield url
-    finally:
-        _engine_for(url).dispose()
-        _drop_pg_database(name)
 
 
 @pytest.fixture
