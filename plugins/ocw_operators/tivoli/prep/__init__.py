@@ -24,8 +24,13 @@ the disk: a file found complete in staging is marked staged, a file still in the
 dropped and is planned again. So a crash at any point loses no file and logs no file twice. Identical files
 are deleted only after the intents commit, and only because a staged or archived row already holds them.
 
+Isolation: a volume whose folder cannot be read or moved (EPERM/EACCES, a full staging area, EIO) is *held*
+(:mod:`.held`): its intents are settled exactly as a rerun after a crash would settle them, it is recorded with
+its reason, and the run goes on with the other volumes; the next run tries it again.
+
 The modules follow the run: :mod:`.plan` (step 2 and a-d), :mod:`.intents` (step f, the file log),
-:mod:`.moves` (steps e and g), :mod:`.recovery` (a crashed run's intents) and :mod:`.run` (the whole run).
+:mod:`.moves` (steps e and g), :mod:`.recovery` (a crashed run's intents), :mod:`.held` (volumes held back)
+and :mod:`.run` (the whole run).
 """
 
 from ocw_operators.tivoli.prep.context import (

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from sqlalchemy import Engine
 
 from ocw_operators.db.models.tivoli import TivoliFileLog
 from ocw_operators.tivoli.filesystem import Checkpoint
+from ocw_operators.tivoli.identifiers import VolumeId
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,19 @@ class Skipped:
 
 
 @dataclass
+class HeldVolume:
+    """A volume this run could not stage; it stays in the dropbox (and in ``tivoli_held_volume``)."""
+
+    volume: str  # UF12345678_00001
+    folder: str  # relative to the dropbox
+    reason: str
+    error_code: str = ""  # ENOSPC, EPERM, EIO, ...
+    files_staged: int = 0  # files that reached staging before the error: logged, never moved again
+    first_seen: str = ""  # ISO 8601 UTC, from the archive DB: held since
+    attempts: int = 1
+
+
+@dataclass
 class PrepReport:
     run_id: str
     volumes_staged: list[str] = field(default_factory=list)
@@ -53,19 +68,32 @@ class PrepReport:
     intents_recovered: int = 0
     intents_dropped: int = 0
     staging_dirs_removed: int = 0
+    dropbox_dirs_removed: int = 0
     skipped: list[Skipped] = field(default_factory=list)
+    held: list[HeldVolume] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)  # held by an earlier run, staged (or gone) now
+    # The first MAX_REPORTED_ITEMS of each, as <volume>/<folder>/<name>; the counts above are complete.
+    staged_files: list[str] = field(default_factory=list)
+    discarded_files: list[str] = field(default_factory=list)
 
     def skip(self, path: str, reason: str) -> None:
         log.warning("Skipping %s: %s", path, reason)
         self.skipped.append(Skipped(path, reason))
 
+    def hold(self, held: HeldVolume) -> None:
+        log.error("Holding %s (%s) in the dropbox: %s", held.volume, held.folder, held.reason)
+        self.held.append(held)
+
+    def name_files(self, names: list[str], volume: str, relpaths: Iterable[str]) -> None:
+        room = MAX_REPORTED_ITEMS - len(names)
+        names.extend(f"{volume}/{relpath}" for relpath in itertools.islice(relpaths, max(room, 0)))
+
     def as_dict(self) -> dict:
         """A bounded, JSON-serialisable summary (the task's XCom)."""
         data = asdict(self)
-        data["volumes_staged"] = self.volumes_staged[:MAX_REPORTED_ITEMS]
-        data["skipped"] = data["skipped"][:MAX_REPORTED_ITEMS]
-        data["volumes_staged_count"] = len(self.volumes_staged)
-        data["skipped_count"] = len(self.skipped)
+        for key in ("volumes_staged", "skipped", "held", "released"):
+            data[key] = data[key][:MAX_REPORTED_ITEMS]
+            data[f"{key}_count"] = len(getattr(self, key))
         return data
 
 
@@ -81,6 +109,7 @@ class PrepRun:
     report: PrepReport
     checkpoint: Checkpoint
     heartbeat: Callable[[], None]
+    held_before: dict[VolumeId, str] = field(default_factory=dict)  # open holds at the start: volume -> folder
 
     @property
     def run_id(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Engine, Table, select, update
 from sqlalchemy.orm import Session
@@ -15,6 +15,7 @@ from ocw_operators.db.models.tivoli import FileState, TivoliFileLog, TivoliVolum
 from ocw_operators.tivoli.filesystem import join
 from ocw_operators.tivoli.identifiers import VolumeId
 from ocw_operators.tivoli.prep.context import last_write_date
+from ocw_operators.tivoli.prep.held import release_holds
 from ocw_operators.tivoli.prep.plan import VolumePlan
 
 _INTENT_COLUMNS = (
@@ -94,7 +95,12 @@ def _sqlite_seconds(seconds: int) -> str:
     return "{:04d}-{:02d}-{:02d} {:02d}:{:02d}:{:02d}.000000".format(*time.gmtime(seconds)[:6])
 
 
-def mark_staged(engine: Engine, plans: list[VolumePlan], run_id: str, now: dt.datetime) -> None:
+def mark_staged(
+    engine: Engine, plans: list[VolumePlan], run_id: str, now: dt.datetime, held_before: Mapping[VolumeId, str]
+) -> list[VolumeId]:
+    """The run's remaining intents become ``staged``, and the volumes held by an earlier run that this batch
+    staged are released, in one transaction. Returns the released volumes."""
+    released = [plan for plan in plans if plan.candidate.volume in held_before]
     with session_scope(engine) as session:
         session.execute(
             update(TivoliFileLog)
@@ -103,6 +109,10 @@ def mark_staged(engine: Engine, plans: list[VolumePlan], run_id: str, now: dt.da
         )
         counts = {plan.candidate.volume: len(plan.to_stage) for plan in plans if plan.to_stage}
         record_staged_volumes(session, counts, now)
+        for staged_some, note in ((True, f"staged by run {run_id}"), (False, f"nothing left to stage (run {run_id})")):
+            volumes = [plan.candidate.volume for plan in released if bool(plan.to_stage) is staged_some]
+            release_holds(session, volumes, now, note)
+    return [plan.candidate.volume for plan in released]
 
 
 def record_staged_volumes(session: Session, counts: dict[VolumeId, int], now: dt.datetime) -> None:

@@ -23,7 +23,8 @@ from ocw_operators.tivoli.filesystem import (
 )
 from ocw_operators.tivoli.identifiers import FolderKind, VolumeId, classify_top_level, parse_volume_folder
 from ocw_operators.tivoli.names import UnsafeNameError, unused_dated_name
-from ocw_operators.tivoli.prep.context import MAX_FOLDER_CHARS, PrepReport, PrepRun, last_write_date
+from ocw_operators.tivoli.prep.context import MAX_FOLDER_CHARS, HeldVolume, PrepReport, PrepRun, last_write_date
+from ocw_operators.tivoli.prep.held import VolumeHeldError, holding
 
 
 @dataclass(frozen=True)
@@ -124,9 +125,18 @@ def _sorted_entries(path: Path) -> list[os.DirEntry]:
 
 
 def plan_volume(run: PrepRun, candidate: Candidate) -> VolumePlan | None:
-    """Steps a-d for one resource folder; None (and a report entry) when it is skipped or refused."""
-    report, now = run.report, run.now
+    """Steps a-d for one resource folder; None (and a report entry) when it is skipped, refused or held."""
     source_root = run.dropbox / candidate.relpath
+    try:
+        with holding(f"could not read {candidate.relpath}", source_root):
+            return _plan(run, candidate, source_root)
+    except VolumeHeldError as held:
+        run.report.hold(HeldVolume(candidate.volume.flat, candidate.relpath, held.reason, held.error_code))
+        return None
+
+
+def _plan(run: PrepRun, candidate: Candidate, source_root: Path) -> VolumePlan | None:
+    report, now = run.report, run.now
     shown = candidate.relpath
     scan = scan_tree(source_root)
     too_deep = next((f.folder for f in scan.files if len(f.folder) > MAX_FOLDER_CHARS), None)
@@ -149,7 +159,7 @@ def plan_volume(run: PrepRun, candidate: Candidate) -> VolumePlan | None:
         base = str(source_root)
         paths = [(f"{base}/{p.scanned.relpath}", p.scanned.size) for p in to_stage]
         sums = sha1_many(paths, run.config.hash_workers)
-    except (UnsafePathError, UnsafeNameError, OSError) as error:
+    except (UnsafePathError, UnsafeNameError) as error:
         report.skip(shown, f"refused: {error}")
         return None
     for planned, digest in zip(to_stage, sums, strict=True):

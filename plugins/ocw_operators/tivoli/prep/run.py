@@ -10,13 +10,16 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from ocw_operators.db.base import utcnow
-from ocw_operators.tivoli.filesystem import Checkpoint, Mover, no_checkpoint, remove_empty_dirs
+from ocw_operators.db.engine import session_scope
+from ocw_operators.tivoli.filesystem import Checkpoint, Mover, join, no_checkpoint, remove_empty_dirs
+from ocw_operators.tivoli.identifiers import VolumeId
 from ocw_operators.tivoli.lease import STAGING_LEASE, held_lease
-from ocw_operators.tivoli.prep.context import PrepConfig, PrepConfigError, PrepReport, PrepRun
+from ocw_operators.tivoli.prep.context import HeldVolume, PrepConfig, PrepConfigError, PrepReport, PrepRun
+from ocw_operators.tivoli.prep.held import VolumeHeldError, holding, open_holds, record_holds, release_holds
 from ocw_operators.tivoli.prep.intents import mark_staged, write_intents
 from ocw_operators.tivoli.prep.moves import move_volume, remove_source
 from ocw_operators.tivoli.prep.plan import VolumePlan, discover_volumes, plan_volume
-from ocw_operators.tivoli.prep.recovery import recover_intents
+from ocw_operators.tivoli.prep.recovery import recover_intents, resolve_held_volume
 
 
 def prepare_dropbox(
@@ -28,15 +31,21 @@ def prepare_dropbox(
     checkpoint: Checkpoint = no_checkpoint,
     heartbeat: Callable[[], None] = lambda: None,
 ) -> PrepReport:
-    """Run the preparation once over the whole dropbox. The caller holds the staging lease."""
+    """Run the preparation once over the whole dropbox. The caller holds the staging lease.
+
+    A volume that cannot be read or staged is held (see :mod:`.held`) and the run goes on; the report lists
+    the held volumes, and the caller decides how to tell the operator once every other volume is staged.
+    """
     dropbox, staging = _checked_roots(config)
-    run = PrepRun(engine, config, dropbox, staging, clock(), PrepReport(run_id=run_id), checkpoint, heartbeat)
-    recover_intents(engine, dropbox, staging, run.report)
+    report = PrepReport(run_id=run_id)
+    recover_intents(engine, dropbox, staging, report)
     checkpoint("intents_recovered")
-    run.report.staging_dirs_removed = remove_empty_dirs(staging)  # step 1
+    run = PrepRun(engine, config, dropbox, staging, clock(), report, checkpoint, heartbeat, open_holds(engine))
+    report.staging_dirs_removed = remove_empty_dirs(staging)  # step 1
     checkpoint("staging_emptied")
+    candidates = discover_volumes(dropbox, report)  # step 2
     batch: list[VolumePlan] = []
-    for candidate in discover_volumes(dropbox, run.report):  # step 2
+    for candidate in candidates:
         heartbeat()
         plan = plan_volume(run, candidate)
         if plan is None:
@@ -47,7 +56,8 @@ def prepare_dropbox(
             batch = []
     if batch:
         _execute(run, batch)
-    return run.report
+    _record_holds(run, {candidate.volume for candidate in candidates})
+    return report
 
 
 def _checked_roots(config: PrepConfig) -> tuple[Path, Path]:
@@ -69,25 +79,62 @@ def _execute(run: PrepRun, plans: list[VolumePlan]) -> None:
     write_intents(run.engine, plans, run.now, run.run_id)  # step f, first half: durable intents
     checkpoint("intents_written")
     mover = Mover(allow_rename=run.config.allow_rename, checkpoint=checkpoint, heartbeat=run.heartbeat)
+    staged: list[VolumePlan] = []
+    held: list[tuple[VolumePlan, VolumeHeldError]] = []
     for plan in plans:
         run.heartbeat()
-        for scanned in plan.to_discard:  # step d's deletions, now that the archive rows are certain
-            os.unlink(os.path.join(plan.source_root, scanned.relpath))
-        checkpoint("identical_deleted")
-        move_volume(run.staging, plan, mover, run.heartbeat)  # step e
+        try:
+            _stage_volume(run, plan, mover)
+        except VolumeHeldError as error:
+            held.append((plan, error))
+        else:
+            staged.append(plan)
     mover.sync()
     checkpoint("moves_synced")
-    mark_staged(run.engine, plans, run.run_id, run.now)  # step f, second half
+    for plan, error in held:  # before the bulk update below, which marks every pending row of the run
+        volume = plan.candidate.volume
+        files = resolve_held_volume(run.engine, run.dropbox, run.staging, run.run_id, volume)
+        report.hold(HeldVolume(volume.flat, plan.candidate.relpath, error.reason, error.error_code, files))
+        checkpoint("held_resolved")
+    released = mark_staged(run.engine, staged, run.run_id, run.now, run.held_before)  # step f, second half
+    report.released.extend(volume.flat for volume in released)
     checkpoint("staged_marked")
-    for plan in plans:
-        remove_source(run.dropbox, plan)  # step g
-        if plan.to_stage:  # a re-dropped volume whose files were all archived already stages nothing
-            report.volumes_staged.append(plan.candidate.volume.flat)
-        report.files_staged += len(plan.to_stage)
-        report.files_renamed += sum(planned.renamed for planned in plan.to_stage)
-        report.files_discarded += len(plan.to_discard)
-        report.bytes_staged += sum(planned.scanned.size for planned in plan.to_stage)
+    for plan in staged:
+        report.dropbox_dirs_removed += remove_source(run.dropbox, plan)  # step g
+        _count(report, plan)
     checkpoint("sources_removed")
+
+
+def _stage_volume(run: PrepRun, plan: VolumePlan, mover: Mover) -> None:
+    """Step d's deletions (now that the intents are durable), then step e."""
+    for scanned in plan.to_discard:  # the archive rows holding these files are certain now
+        shown = join(plan.candidate.relpath, scanned.relpath)
+        with holding(f"could not delete {shown}, a file already archived", run.dropbox):
+            os.unlink(os.path.join(plan.source_root, scanned.relpath))
+    run.checkpoint("identical_deleted")
+    move_volume(run.staging, plan, mover, run.heartbeat)
+
+
+def _count(report: PrepReport, plan: VolumePlan) -> None:
+    volume = plan.candidate.volume.flat
+    if plan.to_stage:  # a re-dropped volume whose files were all archived already stages nothing
+        report.volumes_staged.append(volume)
+    report.files_staged += len(plan.to_stage)
+    report.files_renamed += sum(planned.renamed for planned in plan.to_stage)
+    report.files_discarded += len(plan.to_discard)
+    report.bytes_staged += sum(planned.scanned.size for planned in plan.to_stage)
+    report.name_files(report.staged_files, volume, (planned.staged_relpath for planned in plan.to_stage))
+    report.name_files(report.discarded_files, volume, (scanned.relpath for scanned in plan.to_discard))
+
+
+def _record_holds(run: PrepRun, discovered: set[VolumeId]) -> None:
+    """Store this run's held volumes; release holds whose folder is no longer in the dropbox."""
+    record_holds(run.engine, run.report.held, run.now, run.run_id)
+    gone = [volume for volume in run.held_before if volume not in discovered]
+    if gone:
+        with session_scope(run.engine) as session:
+            release_holds(session, gone, run.now, "its folder is no longer in the dropbox")
+        run.report.released.extend(volume.flat for volume in gone)
 
 
 def prepare_with_lease(
