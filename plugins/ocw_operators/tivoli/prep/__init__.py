@@ -26,7 +26,8 @@ are deleted only after the intents commit, and only because a staged or archived
 
 Isolation: a volume whose folder cannot be read or moved (EPERM/EACCES, a full staging area, EIO) is *held*
 (:mod:`.held`): its intents are settled exactly as a rerun after a crash would settle them, it is recorded with
-its reason, and the run goes on with the other volumes; the next run tries it again.
+its reason, and the run goes on with the other volumes; the next run tries it again. Step g also removes empty
+BibID and volume folders once they are past the quiet period, such as those a crashed run leaves.
 
 The modules follow the run: :mod:`.plan` (step 2 and a-d), :mod:`.intents` (step f, the file log),
 :mod:`.moves` (steps e and g), :mod:`.recovery` (a crashed run's intents), :mod:`.held` (volumes held back)

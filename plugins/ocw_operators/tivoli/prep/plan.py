@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from collections import defaultdict
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from ocw_operators.tivoli.identifiers import FolderKind, VolumeId, classify_top_
 from ocw_operators.tivoli.names import UnsafeNameError, unused_dated_name
 from ocw_operators.tivoli.prep.context import MAX_FOLDER_CHARS, HeldVolume, PrepReport, PrepRun, last_write_date
 from ocw_operators.tivoli.prep.held import VolumeHeldError, holding
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,14 @@ class VolumePlan:
 # --- step 2: which folders are resources --------------------------------------------------------------------
 
 
-def discover_volumes(dropbox: Path, report: PrepReport) -> list[Candidate]:
-    """Top-level resource folders in the dropbox; everything else is reported, never descended into."""
+def discover_volumes(
+    dropbox: Path, report: PrepReport, *, settled_before: dt.datetime | None = None
+) -> list[Candidate]:
+    """Top-level resource folders in the dropbox; everything else is reported, never descended into.
+
+    A BibID folder with nothing in it that was last written before ``settled_before`` (the quiet period) is
+    removed: step g for a folder whose volumes a crashed run moved without deleting their parent.
+    """
     found: list[Candidate] = []
     for entry in _sorted_entries(dropbox):
         if entry.is_symlink():
@@ -78,7 +87,7 @@ def discover_volumes(dropbox: Path, report: PrepReport) -> list[Candidate]:
         if kind is FolderKind.FLAT_VOLUME:
             found.append(Candidate(value, entry.name))
         elif kind is FolderKind.BIBID:
-            found.extend(_volumes_in_bibid_folder(dropbox, entry.name, value, report))
+            found.extend(_volumes_in_bibid_folder(dropbox, entry.name, value, report, settled_before))
         else:
             report.skip(
                 entry.name,
@@ -88,9 +97,14 @@ def discover_volumes(dropbox: Path, report: PrepReport) -> list[Candidate]:
     return _without_duplicates(found, report)
 
 
-def _volumes_in_bibid_folder(dropbox: Path, folder: str, bibid: str, report: PrepReport) -> list[Candidate]:
+def _volumes_in_bibid_folder(
+    dropbox: Path, folder: str, bibid: str, report: PrepReport, settled_before: dt.datetime | None
+) -> list[Candidate]:
+    entries = _sorted_entries(dropbox / folder)
+    if not entries and settled_before is not None:
+        _remove_settled_empty_folder(dropbox / folder, settled_before, report)
     volumes = []
-    for entry in _sorted_entries(dropbox / folder):
+    for entry in entries:
         shown = f"{folder}/{entry.name}"
         if entry.is_symlink():
             report.skip(shown, "symlink (never followed out of the dropbox)")
@@ -101,6 +115,19 @@ def _volumes_in_bibid_folder(dropbox: Path, folder: str, bibid: str, report: Pre
             continue
         volumes.append(Candidate(VolumeId(bibid, vid), f"{folder}/{entry.name}", folder))
     return volumes
+
+
+def _remove_settled_empty_folder(path: Path, settled_before: dt.datetime, report: PrepReport) -> None:
+    written = dt.datetime.fromtimestamp(os.lstat(path).st_mtime_ns / 1e9, dt.UTC)
+    if written > settled_before:
+        return  # just created: its volume folders may be on their way
+    try:
+        path.rmdir()
+    except OSError as error:  # something arrived meanwhile, or the folder cannot be changed: the next run sees
+        log.warning("Could not remove the empty folder %s from the dropbox: %s", path.name, error)
+        return
+    report.dropbox_dirs_removed += 1
+    log.info("Removed the empty BibID folder %s from the dropbox", path.name)
 
 
 def _without_duplicates(candidates: list[Candidate], report: PrepReport) -> list[Candidate]:

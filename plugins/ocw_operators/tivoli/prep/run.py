@@ -43,7 +43,7 @@ def prepare_dropbox(
     run = PrepRun(engine, config, dropbox, staging, clock(), report, checkpoint, heartbeat, open_holds(engine))
     report.staging_dirs_removed = remove_empty_dirs(staging)  # step 1
     checkpoint("staging_emptied")
-    candidates = discover_volumes(dropbox, report)  # step 2
+    candidates = discover_volumes(dropbox, report, settled_before=run.now - config.quiet_period)  # step 2
     batch: list[VolumePlan] = []
     for candidate in candidates:
         heartbeat()
