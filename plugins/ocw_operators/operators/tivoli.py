@@ -22,7 +22,13 @@ from ocw_operators.tivoli.identifiers import InvalidIdentifierError, VolumeId
 from ocw_operators.tivoli.load import LoadConfig, nightly_load_with_lease
 from ocw_operators.tivoli.prep import PrepConfig, PrepConfigError, prepare_with_lease
 from ocw_operators.tivoli.retrieve import RetrievalError, VersionChoice, retrieve_volume
-from ocw_operators.tivoli.summary import held_failure, held_sentences, prep_summary
+from ocw_operators.tivoli.summary import (
+    held_failure,
+    held_sentences,
+    load_summary,
+    prep_summary,
+    retrieve_summary,
+)
 
 DROPBOX_VARIABLE = "TIVOLI_DROPBOX_DIR"
 STAGING_VARIABLE = "TIVOLI_STAGING_DIR"
@@ -217,14 +223,8 @@ class TivoliNightlyLoadOperator(BaseOperator):
             holder=lease_holder(context),
             lease_wait=self.lease_wait,
         )
-        self.log.info(
-            "Load batch %d %s: %d archived, %d deleted from staging, %d reported files not in the log",
-            report.batch_id,
-            report.status,
-            report.files_archived,
-            report.files_deleted,
-            len(report.not_in_log),
-        )
+        for sentence in load_summary(report):
+            self.log.info("%s", sentence)
         return report.as_dict()
 
 
@@ -321,12 +321,6 @@ class TivoliRetrieveOperator(BaseOperator):
             )
         except RetrievalError as error:
             raise AirflowFailException(str(error)) from error
-        self.log.info(
-            "Retrieved %d of %d versions of %s into %s (%d already present)",
-            len(report.retrieved),
-            report.versions,
-            volume,
-            report.destination,
-            len(report.already_present),
-        )
+        for sentence in retrieve_summary(report):
+            self.log.info("%s", sentence)
         return report.as_dict()

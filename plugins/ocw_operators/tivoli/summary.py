@@ -9,7 +9,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ocw_operators.tivoli.load import LoadReport
     from ocw_operators.tivoli.prep import PrepReport
+    from ocw_operators.tivoli.retrieve import RetrieveReport
 
 LISTED = 20
 
@@ -127,3 +129,54 @@ def held_failure(report: PrepReport) -> str:
         f"the dropbox: {listing(volumes)}. Every other volume was processed; the task log gives each held "
         "volume's reason, and the next run tries them again."
     )
+
+
+# --- tivoli_nightly_load ------------------------------------------------------------------------------------
+
+
+def load_summary(report: LoadReport) -> list[str]:
+    """The nightly load in sentences."""
+    batch = f"Load batch {report.batch_id}"
+    sentences = []
+    if report.already_finished:
+        sentences.append(f"{batch} had already finished ({report.status}) for this run; nothing was done again.")
+    elif not report.files_staged and not report.files_archived:
+        sentences.append(f"{batch} ({report.status}): nothing was staged, so dsmc was not run.")
+    else:
+        volumes = report.volumes
+        sentences.append(
+            f"{batch} {report.status}: dsmc archived {count(report.files_archived, 'file')} "
+            f"({_bytes(report.bytes_archived)}) of {count(report.files_staged, 'staged file')} from "
+            f"{count(report.volumes_count, 'volume')}, {listing(volumes, report.volumes_count)}, and "
+            f"{count(report.files_deleted, 'file')} {_was(report.files_deleted)} deleted from "
+            f"staging: {listing(report.archived_files, report.files_archived)}."
+        )
+    if report.leftovers_deleted:
+        sentences.append(
+            f"Deleted {count(report.leftovers_deleted, 'archived file')} an interrupted load had left in staging."
+        )
+    if report.not_in_log:
+        sentences.append(
+            f"dsmc also reported {count(len(report.not_in_log), 'file')} with no staged log entry; "
+            f"{'it was' if len(report.not_in_log) == 1 else 'they were'} left in staging: {listing(report.not_in_log)}."
+        )
+    return sentences
+
+
+# --- tivoli_retrieve ----------------------------------------------------------------------------------------
+
+
+def retrieve_summary(report: RetrieveReport) -> list[str]:
+    """The retrieval in sentences."""
+    retrieved, present = report.retrieved, report.already_present
+    what = f"{count(report.versions, 'version')} of {report.volume}"
+    if retrieved:
+        sentences = [f"Retrieved {len(retrieved):,} of {what} into {report.destination}: {listing(retrieved)}."]
+    else:
+        sentences = [f"Retrieved none of {what} into {report.destination}."]
+    if present:
+        sentences.append(
+            f"{count(len(present), 'file')} {_was(len(present))} already there with the logged SHA-1 and "
+            f"{_was(len(present))} not fetched again: {listing(present)}."
+        )
+    return sentences

@@ -193,3 +193,38 @@ def test_prep_operator_stages_the_others_then_fails_naming_the_held_volume(
     assert [(row.bibid, row.reason) for row in held_rows(archive_engine)] == [
         ("UF11111111", "could not move UF11111111_00001 into the staging area: Operation not permitted (EPERM)")
     ]
+
+
+def test_load_and_retrieve_operators_log_sentences_naming_files(archive_db_conn, tmp_path, monkeypatch):
+    dropbox, staging = tmp_path / "DROPBOX", tmp_path / "staging"
+    put(dropbox / "UF12345678_00001" / "00001.tif", "one")
+    put(dropbox / "UF12345678_00001" / "images" / "00002.jp2", "two")
+    staging.mkdir()
+    settle(dropbox)
+    monkeypatch.setenv("OCW_FAKE_DSMC_VAULT", str(tmp_path / "vault"))
+    fake = f"{shlex.quote(sys.executable)} -m ocw_sandbox.fake_dsmc"
+    TivoliDropboxPrepOperator(task_id="p", dropbox_dir=str(dropbox), staging_dir=str(staging)).execute(_context())
+    load = TivoliNightlyLoadOperator(task_id="l", staging_dir=str(staging), dsmc_command=fake, timeout_minutes=1)
+    lines, _summary = _logged_sentences(load, _context("l"))
+    assert lines == [
+        "Load batch 1 succeeded: dsmc archived 2 files (6 bytes) of 2 staged files from 1 volume, UF12345678_00001, "
+        "and 2 files were deleted from staging: UF12345678_00001/00001.tif and UF12345678_00001/images/00002.jp2."
+    ]
+    again, _summary = _logged_sentences(load, _context("l"))
+    assert again == ["Load batch 1 had already finished (succeeded) for this run; nothing was done again."]
+
+    destination = tmp_path / "out"
+    retrieve = TivoliRetrieveOperator(
+        task_id="r", bibid="UF12345678", vid="00001", destination=str(destination), versions="all", dsmc_command=fake
+    )
+    fetched, _summary = _logged_sentences(retrieve, _context("r"))
+    assert fetched == [
+        f"Retrieved 2 of 2 versions of UF12345678_00001 into {destination}/UF12345678_00001: 00001.tif and "
+        "images/00002.jp2."
+    ]
+    present, _summary = _logged_sentences(retrieve, _context("r"))
+    assert present == [
+        f"Retrieved none of 2 versions of UF12345678_00001 into {destination}/UF12345678_00001.",
+        "2 files were already there with the logged SHA-1 and were not fetched again: 00001.tif and images/00002.jp2.",
+    ]
+    _assert_plain_sentences(lines + again + fetched + present)
