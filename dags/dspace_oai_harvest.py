@@ -17,7 +17,8 @@ items whether a course already has an item before it deposits the course (again)
 Each page is committed with the run's resumption token, so a failed or timed-out harvest resumes on retry
 without losing or duplicating records; the incremental watermark only moves once a list is complete.
 
-**Schedule**: daily at 02:00 UTC (`CronDataIntervalTimetable`, so each run has a real data interval).
+**Schedule**: daily at 02:00 local time (`CronDataIntervalTimetable` in the DAGs' timezone, below, so each run
+has a real data interval).
 Scheduled and manual runs harvest incrementally from the stored watermark minus one day of overlap (DSpace's
 OAI index is refreshed by `dspace oai import`, so items can appear late). `airflow backfill create
 --dag-id dspace_oai_harvest --from-date ... --to-date ...` harvests each run's data interval as from/until.
@@ -38,16 +39,16 @@ import datetime as dt
 
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 
-from ocw_operators.dag_defaults import START_DATE, task_defaults
+from ocw_operators.dag_defaults import DAG_TIMEZONE, START_DATE, dag_doc, task_defaults
 from ocw_operators.operators.dspace_oai import DSpaceOaiHarvestOperator, DSpaceOaiReconcileOperator
 
 with DAG(
     dag_id="dspace_oai_harvest",
-    schedule=CronDataIntervalTimetable("0 2 * * *", timezone="UTC"),
+    schedule=CronDataIntervalTimetable("0 2 * * *", timezone=DAG_TIMEZONE),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    doc_md=__doc__,
+    doc_md=dag_doc(__doc__),
     tags=["dspace", "oai-pmh", "reconciliation"],
     default_args=task_defaults(pool="dspace_oai", execution_timeout=dt.timedelta(hours=3)),
     params={

@@ -11,7 +11,7 @@ valid ones on to Wayback Machine submission.
 3. `summarize`: totals, and updates the Asset `ocw://external-resources/checked`, which schedules `wayback_submit`
    (valid resources not captured in the last 30 days).
 
-**Schedule**: weekly, Mondays 04:00 UTC (cron `0 4 * * 1`); catchup off.
+**Schedule**: weekly, Mondays at 04:00 local time (cron `0 4 * * 1` in the DAGs' timezone, below); catchup off.
 
 **Connections**: `ocw_archive_db` (archive state DB).
 
@@ -24,10 +24,10 @@ valid ones on to Wayback Machine submission.
 
 import datetime as dt
 
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG, CronTriggerTimetable, Param
 
 from ocw_operators.assets import EXTERNAL_RESOURCES_CHECKED
-from ocw_operators.dag_defaults import START_DATE, task_defaults
+from ocw_operators.dag_defaults import DAG_TIMEZONE, START_DATE, dag_doc, task_defaults
 from ocw_operators.operators.external_resources import (
     CheckExternalResourcesOperator,
     ListResourceBatchesOperator,
@@ -36,11 +36,11 @@ from ocw_operators.operators.external_resources import (
 
 with DAG(
     dag_id="external_resource_check",
-    schedule="0 4 * * 1",
+    schedule=CronTriggerTimetable("0 4 * * 1", timezone=DAG_TIMEZONE),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    doc_md=__doc__,
+    doc_md=dag_doc(__doc__),
     tags=["ocw", "external-resources", "link-check"],
     default_args=task_defaults(execution_timeout=dt.timedelta(minutes=30)),
     params={

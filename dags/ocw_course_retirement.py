@@ -17,8 +17,8 @@ Deposits that DSpace accepts into its review workflow (HTTP 202, no handle yet) 
 archived the item, by the `finish_workflow_deposits` task of every later run (SWORD v2 Edit-IRI, or the
 harvested items) or by `dspace_oai_harvest`'s reconciliation, whichever comes first.
 
-**Schedule**: hourly poll of the CMS retirement queue (`@hourly`, no catchup, one run at a time), plus manual
-runs from the trigger form.
+**Schedule**: hourly poll of the CMS retirement queue (`0 * * * *` in the DAGs' timezone, below; no catchup, one
+run at a time), plus manual runs from the trigger form.
 
 **Params**
 - `course_ids`: course ids (`<department>/<slug>`) to retire now; empty = the CMS retirement queue.
@@ -42,9 +42,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import DAG, Param, task_group
+from airflow.sdk import DAG, CronTriggerTimetable, Param, task_group
 
-from ocw_operators.dag_defaults import START_DATE, task_defaults
+from ocw_operators.dag_defaults import DAG_TIMEZONE, START_DATE, dag_doc, task_defaults
 from ocw_operators.operators.retirement import (
     BuildCourseSipOperator,
     DepositCourseOperator,
@@ -61,7 +61,7 @@ DRY_RUN = "{{ params.dry_run }}"
 
 with DAG(
     dag_id="ocw_course_retirement",
-    schedule="@hourly",
+    schedule=CronTriggerTimetable("0 * * * *", timezone=DAG_TIMEZONE),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
@@ -84,7 +84,7 @@ with DAG(
     },
     render_template_as_native_obj=True,
     tags=["ocw", "dspace", "retirement"],
-    doc_md=__doc__,
+    doc_md=dag_doc(__doc__),
 ) as dag:
     select_courses = SelectRetirementCoursesOperator(task_id="select_courses", course_ids="{{ params.course_ids }}")
 
