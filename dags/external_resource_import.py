@@ -14,10 +14,15 @@ Internal links, images and anything in code, comments or shortcodes are left alo
 **Connections**: `ocw_archive_db` (archive state DB).
 
 **Variables**: `OCW_SITES_DIR` (sites folder on the workers, used when the `sites_dir` Param is empty),
-`OCW_SITEMAP_DOMAIN` (host without license warning; default `ocw.mit.edu`).
+`OCW_SITEMAP_DOMAIN` (host without license warning; default `ocw.mit.edu`), `OCW_DATA_DIR` (where reports are
+kept; default `$AIRFLOW_HOME/data`).
 
-**Params**: `rules` (one or both rule names); `commit` (default false: dry run); `out_csv` (report path on the
-worker; a dry run needs it, a commit may add it); `published_only`; `add_external_license_warning` /
+**Report**: every run writes one CSV row per link or menu item considered, to `out_csv` or else to
+`<OCW_DATA_DIR>/reports/external_resource_import/<run id>.csv`; the task log gives the counts and the path.
+Triggering with the form's defaults is a dry run: it only writes that report.
+
+**Params**: `rules` (one or both rule names); `commit` (default off: dry run); `out_csv` (report path on the
+worker instead of the default); `published_only`; `add_external_license_warning` /
 `no_external_license_warning` (mutually exclusive); `sites_dir`; `site_names` (empty: all sites).
 
 **Tasks**: `import_external_resources`, then `announce_new_resources` (teardown: runs even if the import failed
