@@ -126,3 +126,5 @@ def test_summary_adds_up_every_batch(
     assert _checked_asset_extras(run.run_id) == [{"counts": {"valid": 2, "broken": 2, "unchecked": 1}}]
     assert f"Link check finished: 5 resources checked in {batches}: 2 valid, 2 broken, 1 unchecked." in logged
     assert f"Selected 5 external resources to check (sites: course-s; excluded: none), in {batches}" in logged
+    if batches == "1 batch":
+        assert "Checked 5 resources: 2 valid, 2 broken, 1 unchecked." in logged

@@ -75,6 +75,21 @@ def test_a_dry_run_keeps_its_report_under_the_data_dir(archive_db_conn, sites_di
     assert operator.execute(_context("manual__3"))["csv"] == str(explicit)
 
 
+def test_a_commit_logs_its_counts_as_sentences(archive_db_conn, sites_dir, tmp_path, capfd):
+    (sites_dir / "6.001-fall-2005" / "config" / "_default" / "menus.yaml").write_text("- not a mapping\n")
+    operator = ExternalResourceImportOperator(
+        task_id="import", sites_dir=str(sites_dir), commit=True, out_csv=str(tmp_path / "r.csv")
+    )
+    with pytest.raises(AirflowFailException):
+        operator.execute(_context("manual__5"))
+    logged = "".join(capfd.readouterr())
+    assert "Committed the import of 1 site (2 skipped, 1 with errors): converted 14 links and 3 menu items, " in logged
+    assert "created 15 external resources" in logged and "rewrote " in logged
+    assert "Site 6.001-fall-2005 could not be fully imported: " in logged
+    assert "Skipped site ocw-www: not a course site" in logged
+    assert "Wrote the report (" in logged and f"to {tmp_path / 'r.csv'}." in logged
+
+
 def test_a_relative_data_dir_is_refused(archive_db_conn, sites_dir, monkeypatch):
     monkeypatch.setenv("AIRFLOW_VAR_OCW_DATA_DIR", "var/data")
     with pytest.raises(AirflowException, match="OCW_DATA_DIR='var/data' must be an absolute path"):
