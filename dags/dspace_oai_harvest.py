@@ -52,11 +52,42 @@ with DAG(
     tags=["dspace", "oai-pmh", "reconciliation"],
     default_args=task_defaults(pool="dspace_oai", execution_timeout=dt.timedelta(hours=3)),
     params={
-        "full_reharvest": Param(False, type="boolean", description="Harvest the whole set, not incrementally."),
-        "set_spec": Param(None, type=["null", "string"], description="Set to harvest instead of the Connection's."),
-        "harvest_from": Param(None, type=["null", "string"], description="Inclusive ISO-8601 lower bound."),
-        "harvest_until": Param(None, type=["null", "string"], description="Inclusive ISO-8601 upper bound."),
-        "missing_after_days": Param(14, type="integer", minimum=1, description="Days before a deposit is missing."),
+        "full_reharvest": Param(
+            False,
+            type=["null", "boolean"],
+            title="Harvest the whole set again",
+            description="On: harvest every record of the set from the start and flag items DSpace no longer "
+            "lists as expunged. Off (default): harvest what changed since the last harvest (minus one day).",
+        ),
+        "set_spec": Param(
+            None,
+            type=["null", "string"],
+            title="OAI-PMH set",
+            description="Set spec to harvest, e.g. col_1721.1_33971. Empty: the set of the dspace_oai_default "
+            "Connection.",
+        ),
+        "harvest_from": Param(
+            None,
+            type=["null", "string"],
+            title="Harvest from (inclusive)",
+            description="ISO-8601 date or UTC time, e.g. 2026-03-01 or 2026-03-01T12:00:00Z. Empty: from the "
+            "stored watermark (or the run's data interval in a backfill).",
+        ),
+        "harvest_until": Param(
+            None,
+            type=["null", "string"],
+            title="Harvest until (inclusive)",
+            description="ISO-8601 date or UTC time. Empty: up to now (or the end of the run's data interval in a "
+            "backfill).",
+        ),
+        "missing_after_days": Param(
+            14,
+            type="integer",
+            minimum=1,
+            title="Days before a deposit counts as missing",
+            description="A deposit that no harvest has seen this many days after it was made is flagged missing "
+            "on its retirement record.",
+        ),
     },
 ) as dag:
     harvest = DSpaceOaiHarvestOperator(

@@ -44,14 +44,27 @@ with DAG(
     tags=["ocw", "external-resources", "link-check"],
     default_args=task_defaults(execution_timeout=dt.timedelta(minutes=30)),
     params={
-        "site_filter": Param([], type="array", items={"type": "string"}, title="Sites (names or short ids)"),
-        "exclude": Param([], type="array", items={"type": "string"}, title="Sites to exclude"),
+        "site_filter": Param(
+            [],
+            type=["null", "array"],
+            items={"type": "string"},
+            title="Sites to check",
+            description="One site name or short id per line, e.g. 18.06-spring-2010 or 18.06. Empty: every site.",
+        ),
+        "exclude": Param(
+            [],
+            type=["null", "array"],
+            items={"type": "string"},
+            title="Sites to leave out",
+            description="One site name or short id per line; their resources are not checked this time.",
+        ),
     },
 ) as dag:
     batches = ListResourceBatchesOperator(
         task_id="list_batches",
-        site_filter="{{ params.site_filter | join(',') }}",
-        exclude="{{ params.exclude | join(',') }}",
+        # An emptied form field arrives as None.
+        site_filter="{{ (params.site_filter or []) | join(',') }}",
+        exclude="{{ (params.exclude or []) | join(',') }}",
     )
     checks = CheckExternalResourcesOperator.partial(
         task_id="check_batch",

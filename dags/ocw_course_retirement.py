@@ -69,17 +69,27 @@ with DAG(
     params={
         "course_ids": Param(
             [],
-            type="array",
+            type=["null", "array"],
             items={"type": "string", "pattern": COURSE_ID_PATTERN},
-            title="Course ids",
-            description="<department>/<slug>, e.g. history/21h-126-america-in-depression-and-war-spring-2003. "
-            "Empty: retire what the CMS retirement queue holds.",
+            title="Courses to retire now",
+            description="One course id per line, <department>/<slug>, e.g. "
+            "history/21h-126-america-in-depression-and-war-spring-2003. Empty: retire what the CMS retirement "
+            "queue holds.",
         ),
-        "dry_run": Param(False, type="boolean", description="Fetch and package only; change nothing else."),
+        "dry_run": Param(
+            False,
+            type=["null", "boolean"],
+            title="Dry run: fetch and package only",
+            description="On: fetch each course and build its SIP zip, and do nothing else (no copy, no deposit, "
+            "no CMS change, no record). Off (default): retire the courses.",
+        ),
         "redeposit_after_unknown_outcome": Param(
             False,
-            type="boolean",
-            description="Only after checking DSpace: deposit again although an earlier attempt may have arrived.",
+            type=["null", "boolean"],
+            title="Deposit again after an unknown outcome",
+            description="On: deposit a course although an earlier attempt's outcome is unknown (a timeout or crash "
+            "after the upload). Turn on only after checking that DSpace has no item for the course. Off (default): "
+            "such a course waits until a harvest finds its item.",
         ),
     },
     render_template_as_native_obj=True,

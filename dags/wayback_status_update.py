@@ -40,8 +40,21 @@ with DAG(
     default_args=task_defaults(pool="wayback_spn2", execution_timeout=dt.timedelta(minutes=30)),
     tags=["wayback", "external-resources"],
     params={
-        "site_filter": Param([], type="array", items={"type": "string"}, description="Site names or short ids"),
-        "job_ids": Param([], type="array", items={"type": "string"}, description="Only these SPN2 job ids"),
+        "site_filter": Param(
+            [],
+            type=["null", "array"],
+            items={"type": "string"},
+            title="Sites",
+            description="Only pending jobs of these sites' resources: one site name or short id per line. "
+            "Empty: every site.",
+        ),
+        "job_ids": Param(
+            [],
+            type=["null", "array"],
+            items={"type": "string"},
+            title="Only these SPN2 jobs",
+            description="One SPN2 job id per line. Empty: every pending job.",
+        ),
     },
 ):
     WaybackStatusUpdateOperator(

@@ -128,3 +128,17 @@ def test_summary_adds_up_every_batch(
     assert f"Selected 5 external resources to check (sites: course-s; excluded: none), in {batches}" in logged
     if batches == "1 batch":
         assert "Checked 5 resources: 2 valid, 2 broken, 1 unchecked." in logged
+
+
+def test_emptied_form_fields_check_every_site(airflow_db, archive_db_conn, archive_engine, link_farm, dag_bag):
+    # The trigger form sends null for an optional field the operator emptied.
+    urls = [f"{link_farm[0]}/ok", f"{link_farm[1]}/ok"]
+    records = [ResourceRecord(stable_uuid(site, url), site, url, site) for site, url in zip("ab", urls, strict=True)]
+    with session_scope(archive_engine) as session:
+        import_records(session, records)
+
+    run = dag_bag.dags["external_resource_check"].test(run_conf={"site_filter": None, "exclude": None})
+
+    assert run.state == "success"
+    with session_scope(archive_engine) as session:
+        assert sorted(session.scalars(select(ExternalResource.status))) == ["valid", "valid"]

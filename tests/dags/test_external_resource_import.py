@@ -103,8 +103,21 @@ def test_commit_run_creates_resources_and_emits_their_ids(
     assert _count(archive_db_conn, "external_resource") == 15
 
 
+# The form's defaults, and the same form with every optional field emptied (sent as null).
+EMPTIED_FORM = {
+    "commit": None,
+    "out_csv": None,
+    "published_only": None,
+    "add_external_license_warning": None,
+    "no_external_license_warning": None,
+    "sites_dir": None,
+    "site_names": None,
+}
+
+
+@pytest.mark.parametrize("conf", [None, EMPTIED_FORM], ids=["defaults", "emptied-form"])
 def test_trigger_without_conf_is_a_dry_run_that_keeps_its_report(
-    airflow_db, archive_db_conn, sites_dir, monkeypatch, tmp_path, capfd
+    airflow_db, archive_db_conn, sites_dir, monkeypatch, tmp_path, capfd, conf
 ):
     # A fresh DAG object, so no earlier run's conf lingers in its params: exactly what the form's defaults give.
     from airflow.dag_processing.dagbag import DagBag
@@ -115,7 +128,7 @@ def test_trigger_without_conf_is_a_dry_run_that_keeps_its_report(
     before = {path: path.read_bytes() for path in sites_dir.rglob("*") if path.is_file()}
     capfd.readouterr()
 
-    dag_run = import_dag.test(logical_date=dt.datetime(2026, 3, 3, tzinfo=dt.UTC))
+    dag_run = import_dag.test(run_conf=conf, logical_date=dt.datetime(2026, 3, 3, tzinfo=dt.UTC))
 
     logged = capfd.readouterr().out
     assert str(dag_run.state) == "success"
