@@ -113,12 +113,13 @@ def retire_old_fernet_keys(directory: Path, uid: int | None) -> None:
 
 def unresolved_connections(conn_ids: list[str]) -> dict[str, str]:
     """Connections the deployment cannot resolve (secrets backend, ``AIRFLOW_CONN_*``, metadata DB), with why."""
-    from airflow.sdk import BaseHook  # noqa: PLC0415  (only this command needs Airflow)
+    # The server-side lookup (secrets backend, environment, metadata DB), as the API server answers a worker.
+    from airflow.models.connection import Connection  # noqa: PLC0415  (only this command needs Airflow)
 
     problems = {}
     for conn_id in conn_ids:
         try:
-            BaseHook.get_connection(conn_id)
+            Connection.get_connection_from_secrets(conn_id)
         except Exception as error:  # any failure to resolve is reported the same way
             problems[conn_id] = f"{type(error).__name__}: {error}"
     return problems
