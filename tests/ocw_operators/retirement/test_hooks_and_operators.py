@@ -13,6 +13,7 @@ from ocw_operators.hooks.ocw_cms import OcwCmsHook
 from ocw_operators.operators import retirement as ops
 from ocw_operators.retirement import state
 from ocw_operators.retirement.cms import CmsError
+from ocw_operators.retirement.sword import SwordOutcomeUnknownError
 from ocw_sandbox.control import inject_fault
 from tests.ocw_operators.retirement.sandbox_env import (
     CMS_PASSWORD,
@@ -118,11 +119,17 @@ def test_permanent_errors_fail_fast_and_transient_ones_retry(deployed):
     with pytest.raises(AirflowFailException, match="HTTP 413"):
         ops.DepositCourseOperator(task_id="deposit", course_id=course_id).execute(context={})
     sandbox.sword.max_upload_size = 0
-    inject_fault(sandbox.dspace_url, "sword_deposit", kind="status", status=503, body="busy")
-    with pytest.raises(Exception, match="HTTP 503") as transient:
+    # DSpace's own 5xx verdict (a sword:error document): nothing was created, so a retry deposits.
+    repository_error = (
+        '<sword:error xmlns:sword="http://purl.org/net/sword/" xmlns:atom="http://www.w3.org/2005/Atom" '
+        'href="http://www.dspace.org/ns/sword/1.3.1/errors/RepositoryError"><atom:summary>disk full</atom:summary>'
+        "</sword:error>"
+    )
+    inject_fault(sandbox.dspace_url, "sword_deposit", kind="status", status=500, body=repository_error)
+    with pytest.raises(Exception, match="HTTP 500") as transient:
         ops.DepositCourseOperator(task_id="deposit", course_id=course_id).execute(context={})
     assert not isinstance(transient.value, AirflowFailException)
-    assert "HTTP 503" in state.load(engine, course_id).last_error
+    assert "HTTP 500" in state.load(engine, course_id).last_error
     ops.DepositCourseOperator(task_id="deposit", course_id=course_id).execute(context={})
     inject_fault(sandbox.cms_url, "set_dspace_handle", kind="status", status=502)
     with pytest.raises(CmsError) as cms_failure:
@@ -132,6 +139,25 @@ def test_permanent_errors_fail_fast_and_transient_ones_retry(deployed):
     ops.SetCmsDspaceHandleOperator(task_id="h", course_id=course_id).execute(context={})
     assert ops.RecordRetirementOperator(task_id="r", course_id=course_id).execute(context={})["state"] == "done"
     assert len(sandbox.store.items()) == 1
+
+
+def test_a_gateway_503_is_never_retried_into_a_second_deposit(deployed):
+    sandbox, engine = deployed
+    course_id = COURSES[0]
+    state.register(engine, [course_id])
+    for operator in (ops.FetchCourseResourcesOperator(task_id="f", course_id=course_id),
+                     ops.BuildCourseSipOperator(task_id="p", course_id=course_id),
+                     ops.StoreCourseZipOperator(task_id="s", course_id=course_id)):  # fmt: skip
+        operator.execute(context={})
+    inject_fault(sandbox.dspace_url, "sword_deposit", kind="replace", status=503, body="<html>busy</html>")
+    with pytest.raises(SwordOutcomeUnknownError, match="HTTP 503"):
+        ops.DepositCourseOperator(task_id="deposit", course_id=course_id).execute(context={})
+    record = state.load(engine, course_id)
+    assert record.state == RetirementState.DEPOSITING and "HTTP 503" in record.last_error
+    # Airflow's retry: the item is not harvested yet, so the task fails at once and says why.
+    with pytest.raises(AirflowFailException, match="may have created a DSpace item"):
+        ops.DepositCourseOperator(task_id="deposit", course_id=course_id).execute(context={})
+    assert len(sandbox.store.items()) == 1 and len(sandbox.sword.deposits) == 1
 
 
 def test_dry_run_skips_side_effects_and_templates_hold_no_secrets(deployed):
