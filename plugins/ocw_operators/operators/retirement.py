@@ -2,8 +2,8 @@
 
 Every step reads the course's retirement record first and resumes from it, so retries, reruns and backfills
 never repeat a finished side effect (see :mod:`ocw_operators.retirement.steps`). Errors that a retry cannot
-fix (hostile names, malformed metadata, a 4xx from DSpace, an unmapped department) fail the task at once with
-a clear message; the record keeps the error text and stays resumable for the next run.
+fix (hostile or over-long file names, malformed metadata, a 4xx from DSpace, an unmapped department) fail the
+task at once with a clear message; the record keeps the error text and stays resumable for the next run.
 
 """
 

@@ -14,6 +14,7 @@ from ocw_operators.operators import retirement as ops
 from ocw_operators.retirement import state
 from ocw_operators.retirement.cms import CmsError
 from ocw_operators.retirement.sword import SwordOutcomeUnknownError
+from ocw_sandbox.cms import SandboxResource
 from ocw_sandbox.control import inject_fault
 from tests.ocw_operators.retirement.sandbox_env import (
     CMS_PASSWORD,
@@ -158,6 +159,20 @@ def test_a_gateway_503_is_never_retried_into_a_second_deposit(deployed):
     with pytest.raises(AirflowFailException, match="may have created a DSpace item"):
         ops.DepositCourseOperator(task_id="deposit", course_id=course_id).execute(context={})
     assert len(sandbox.store.items()) == 1 and len(sandbox.sword.deposits) == 1
+
+
+def test_a_file_name_too_long_fails_the_fetch_without_retries_and_the_record_keeps_why(deployed):
+    sandbox, engine = deployed
+    course_id = COURSES[0]
+    name = "readings/" + "ü" * 200 + ".pdf"
+    sandbox.cms.courses[course_id].resources.append(SandboxResource(name=name, content=b"x"))
+    state.register(engine, [course_id])
+    with pytest.raises(AirflowFailException, match="its file name has 404 bytes") as failed:
+        ops.FetchCourseResourcesOperator(task_id="fetch", course_id=course_id).execute(context={})
+    assert course_id in str(failed.value) and name[:40] in str(failed.value)
+    record = state.load(engine, course_id)
+    assert record.state == RetirementState.PENDING
+    assert record.last_error.startswith(f"fetch: course {course_id}: ") and "404 bytes" in record.last_error
 
 
 def test_dry_run_skips_side_effects_and_templates_hold_no_secrets(deployed):

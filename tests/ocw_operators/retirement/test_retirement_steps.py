@@ -15,7 +15,7 @@ import pytest
 from ocw_operators.db.models.retirement import RetirementState
 from ocw_operators.retirement import state, steps
 from ocw_operators.retirement.cms import CmsError, CourseNotFoundError
-from ocw_operators.retirement.names import HostileNameError
+from ocw_operators.retirement.names import HostileNameError, NameTooLongError
 from ocw_operators.retirement.steps import DepositOutcomeUnknownError
 from ocw_operators.retirement.sword import CollectionMapError, SwordDepositError, SwordOutcomeUnknownError
 from ocw_operators.xml import MalformedXmlError, UnsafeXmlError
@@ -461,6 +461,39 @@ def test_hostile_resource_names_are_refused_and_nothing_is_written(env, name):
         retire(env, course_id)
     assert not any(env.retired.parent.rglob("passwd")) and env.sandbox.store.items() == []
     assert state.load(env.engine, course_id).state == S.PENDING
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("lecture-notes/" + "é" * 150 + ".pdf", r"resource name .* is too long: its file name has 304 bytes"),
+        (
+            "lecture-notes/" + "n" * 248 + ".pdf",
+            r"metadata file of resource .* is too long: its file name has 256 bytes",
+        ),
+    ],
+    ids=["file-name", "its-metadata-file-name"],
+)
+def test_a_file_name_too_long_for_the_file_system_is_refused_before_anything_is_fetched(env, name, message):
+    course_id = COURSES[2]
+    env.sandbox.cms.courses[course_id].resources.append(SandboxResource(name=name, content=b"payload"))
+    with pytest.raises(NameTooLongError, match=message) as refused:
+        retire(env, course_id)
+    text = str(refused.value)
+    assert text.startswith(f"course {course_id}: ") and name[:60] in text and "255 bytes per path component" in text
+    assert state.load(env.engine, course_id).state == S.PENDING
+    assert not env.holding.course_dir(course_id).exists() and env.sandbox.store.items() == []
+
+
+def test_file_names_up_to_the_limit_are_archived(env):
+    """255 bytes for the metadata file's name (the file's own name plus ".xml"), temporary names included."""
+    course_id = COURSES[2]
+    name = "lecture-notes/" + "é" * 123 + "x.pdf"  # 246 + 5 = 251 bytes; its metadata file: 255
+    env.sandbox.cms.courses[course_id].resources.append(SandboxResource(name=name, content=b"long name"))
+    retire(env, course_id)
+    assert_retired_once(env, course_id)
+    (item,) = env.sandbox.store.items()
+    assert f"content/{name}" in item.files
 
 
 @pytest.mark.parametrize(
