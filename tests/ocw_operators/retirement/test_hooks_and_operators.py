@@ -16,6 +16,7 @@ from ocw_operators.retirement.cms import CmsError
 from ocw_operators.retirement.sword import SwordOutcomeUnknownError
 from ocw_sandbox.cms import SandboxResource
 from ocw_sandbox.control import inject_fault
+from tests.ocw_operators import task_log
 from tests.ocw_operators.retirement.sandbox_env import (
     CMS_PASSWORD,
     CMS_USER,
@@ -173,6 +174,47 @@ def test_a_file_name_too_long_fails_the_fetch_without_retries_and_the_record_kee
     record = state.load(engine, course_id)
     assert record.state == RetirementState.PENDING
     assert record.last_error.startswith(f"fetch: course {course_id}: ") and "404 bytes" in record.last_error
+
+
+def test_task_logs_tell_each_course_outcome_in_sentences(deployed, monkeypatch, capsys):
+    sandbox, engine = deployed
+    first, second = sorted(COURSES[:2])
+    ops.SelectRetirementCoursesOperator(task_id="select", course_ids=[]).execute(context={})
+    run_course(first)
+    handle = state.load(engine, first).dspace_handle
+    run_course(first)  # a rerun says what was already done
+    sword_conn(monkeypatch, sandbox.dspace_url, sword_version=2)
+    sandbox.sword.workflow = True
+    with pytest.raises(AirflowSkipException, match="waiting in DSpace's review workflow"):
+        run_course(second)
+    (pending,) = [item for item in sandbox.store.items() if item.in_workflow]
+    finish = ops.FinishWorkflowDepositsOperator(task_id="finish")
+    finish.execute(context={})
+    sandbox.store.touch(pending.handle, in_workflow=False)
+    finish.execute(context={})
+    state.register(engine, ["history/no-such-course"])
+    with pytest.raises(AirflowFailException):
+        ops.FetchCourseResourcesOperator(task_id="fetch", course_id="history/no-such-course").execute(context={})
+
+    lines = task_log.operator_lines(capsys.readouterr().out)
+    logged = [message for _, message in lines]
+    assert f"2 course(s) on the CMS retirement queue; retiring {first}, {second}" in logged
+    assert f"{first}: deposited into collection 1721.1/33971 as hdl:{handle} (HTTP 201)" in logged
+    assert f"{first}: handle hdl:{handle} set in the CMS" in logged
+    assert any(line.startswith(f"{first}: deposited as hdl:{handle}, handle set in the CMS; retirement done (zip ")
+               for line in logged)  # fmt: skip
+    assert f"{first}: already deposited as hdl:{handle}" in logged
+    assert f"{first}: already retired: deposited as hdl:{handle}, handle set in the CMS" in logged
+    accepted = f"{second}: accepted into DSpace's review workflow in collection 1721.1/33972 (HTTP 201); its handle"
+    assert any(line.startswith(accepted) for line in logged)
+    assert f"{second}: still waiting in DSpace's review workflow; no handle yet" in logged
+    assert (
+        f"{second}: DSpace's workflow archived the item as hdl:{pending.handle}; handle set in the CMS, retirement done"
+        in logged
+    )
+    assert ("error", "history/no-such-course: fetch failed, and another try would not help: the CMS has nothing at "
+            f"{sandbox.cms_url}/courses/history/no-such-course/resources.json (HTTP 404)") in lines  # fmt: skip
+    assert all(not task_log.REPR.search(message) for message in logged), [m for m in logged if task_log.REPR.search(m)]
 
 
 def test_dry_run_skips_side_effects_and_templates_hold_no_secrets(deployed):
