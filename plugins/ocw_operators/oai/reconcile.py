@@ -157,7 +157,7 @@ class ReconcileReport:
                 if reason:
                     text = f"{course_id} ({handle}): flagged {_FLAG_WORDS[Outcome(outcome)]}: {reason}"
                 else:
-                    text = f"{course_id} ({handle}): {_FLAG_WORDS[Outcome(outcome)]}; its record was flagged before"
+                    text = f"{course_id} ({handle}): {_FLAG_WORDS[Outcome(outcome)]}; already flagged on its record"
                 messages.append((True, text))
             elif outcome == Outcome.WORKFLOW_FINISHED:
                 messages.append(

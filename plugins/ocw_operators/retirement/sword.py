@@ -151,10 +151,15 @@ def deposit_refusal(status: int, body: bytes | None, *, collection: str, on_beha
     document = _sword_error(body, status) if body is not None else None
     if status in GATEWAY_STATUSES or (document is None and not 400 <= status < 500):
         excerpt = _page_excerpt(body) if body else ""
+        answer = f"HTTP {status}{f' ({excerpt!r})' if excerpt else ''}"
+        what = (
+            "a proxy's or load balancer's answer, not DSpace's verdict"
+            if status in GATEWAY_STATUSES
+            else "no SWORD error document, so not DSpace's verdict"
+        )
         return SwordOutcomeUnknownError(
-            f"the deposit to collection {collection} got HTTP {status} without a SWORD error document"
-            f"{f' ({excerpt!r})' if excerpt else ''}, an answer from a proxy or an overloaded server rather "
-            "than DSpace's verdict; DSpace may still be ingesting the upload, so it is not sent again"
+            f"the deposit to collection {collection} got {answer}: {what}. DSpace may still be ingesting the "
+            "upload, so it is not sent again until the item is found or an operator decides"
         )
     if document is not None and (document[0] or "").endswith("TargetOwnerUnknown"):
         who = f"{on_behalf_of!r}" if on_behalf_of else "the on-behalf-of user"

@@ -113,7 +113,7 @@ def test_a_deposit_flagged_before_is_named_without_a_new_reason():
     report = ReconcileReport(outcomes={"history/x": Outcome.MISSING}, handles={"history/x": None},
                              reasons={"history/x": None})  # fmt: skip
     assert report.course_messages() == [
-        (True, "history/x (no handle yet): missing from OAI-PMH; its record was flagged before")
+        (True, "history/x (no handle yet): missing from OAI-PMH; already flagged on its record")
     ]
     assert ReconcileReport().summary() == "No deposit to reconcile with DSpace's OAI-PMH items"
 
