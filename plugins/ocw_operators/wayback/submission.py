@@ -20,6 +20,7 @@ from ocw_operators.db.base import as_utc, utcnow
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models import ExternalResource, WaybackStatus
 from ocw_operators.ratelimit import RateLimitWaitTooLong
+from ocw_operators.resources.urls import has_userinfo, redact_userinfo
 from ocw_operators.text import plural
 from ocw_operators.wayback.candidates import CandidateCriteria, eligibility_clause
 from ocw_operators.wayback.spn2 import (
@@ -27,6 +28,7 @@ from ocw_operators.wayback.spn2 import (
     WaybackBadResponse,
     WaybackCaptureRefused,
     WaybackConnectTimeout,
+    WaybackCredentialsInUrl,
     WaybackError,
     WaybackHttpError,
     WaybackRateLimited,
@@ -38,6 +40,7 @@ CONNECT_TIMEOUT_STATUS_EXT = "error:connect-timeout"  # ocw-studio's own value, 
 RATE_LIMITED_STATUS_EXT = "error:rate-limited"
 BAD_RESPONSE_STATUS_EXT = "error:bad-response"
 REQUEST_FAILED_STATUS_EXT = "error:request-failed"
+CREDENTIALS_IN_URL_STATUS_EXT = "error:credentials-in-url"
 UNEXPECTED_STATUS_EXT = "error:unexpected"
 DEFAULT_MAX_ATTEMPTS_PER_URL = 3
 MAX_REPORTED_ERRORS = 20
@@ -176,6 +179,9 @@ def _submit_one(
     summary: SubmissionSummary,
     max_attempts: int,
 ) -> None:
+    if has_userinfo(url):  # checked before the rate limit: nothing is sent (SPN2 clients refuse it too)
+        _refuse_credentials(engine, resource_id, summary, WaybackCredentialsInUrl(url))
+        return
     for attempt in range(1, max_attempts + 1):
         limiter.acquire()
         try:
@@ -215,6 +221,30 @@ def _submit_one(
             summary.job_ids.append(submission.job_id)
             _record(engine, resource_id, status=WaybackStatus.PENDING, status_ext="", job_id=submission.job_id)
         return
+
+
+def _refuse_credentials(
+    engine: Engine, resource_id: int, summary: SubmissionSummary, error: WaybackCredentialsInUrl
+) -> None:
+    """A URL with ``user:password@`` in it is refused, not stripped and captured.
+
+    Sending it would hand the password to SPN2 and put it in the public capture and its ``wayback_url``.
+    Stripping it would capture something other than what the link shows (a login page or a 401, typically) and
+    present that as the resource's snapshot. Refusing spends nothing from the SPN2 rate limit and leaves
+    ``error:credentials-in-url`` on the resource's row, where a curator sees that the course links to a URL with
+    a password in it; once the link is fixed, the resource is submitted as usual. A ``wayback_url`` recorded for
+    it before is cleared if it carries the credentials too.
+    """
+    summary.refused += 1
+    summary.note_error(resource_id, str(error))
+    log.error("Resource %s not submitted: %s (%s)", resource_id, error, CREDENTIALS_IN_URL_STATUS_EXT)
+    _record(engine, resource_id, status=WaybackStatus.ERROR, status_ext=CREDENTIALS_IN_URL_STATUS_EXT)
+    with session_scope(engine) as session:
+        stored = session.execute(
+            select(ExternalResource.wayback_url).where(ExternalResource.id == resource_id)
+        ).scalar_one_or_none()
+        if stored and redact_userinfo(stored) != stored:
+            session.execute(update(ExternalResource).where(ExternalResource.id == resource_id).values(wayback_url=""))
 
 
 def _fail(engine: Engine, resource_id: int, summary: SubmissionSummary, status_ext: str, message: str) -> None:
