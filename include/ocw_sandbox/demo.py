@@ -194,6 +194,7 @@ def start_demo(
             "ocw_retirement_holding_area": str(data_dir / "retirement" / "holding"),
             "ocw_retired_course_zips_dir": str(data_dir / "retirement" / "RetiredCourseZips"),
             "OCW_SITES_DIR": str(sites_dir),
+            "OCW_DATA_DIR": str(data_dir),  # reports land in <data_dir>/reports/<dag_id>/
             "TIVOLI_DROPBOX_DIR": str(dropbox),
             "TIVOLI_STAGING_DIR": str(_mkdir(data_dir / "tivoli" / "staging")),
             "TIVOLI_DSMC_COMMAND": str(FAKE_DSMC),
