@@ -253,7 +253,8 @@ class ConnectionForm:
 
 
 _TIMEOUT_NOTE = "Seconds; empty for the default."
-_SCHEME_LABEL = "URL scheme (when host is a host name)"
+_SCHEME_LABEL = "URL scheme"
+_SCHEME_PLACEHOLDER = "https (used when host has no scheme)"
 
 ARCHIVE_DB = ConnectionForm(
     conn_type="ocw_archive_db",
@@ -282,7 +283,7 @@ DSPACE_SWORD = ConnectionForm(
             "sword_version",
             "SWORD version",
             "integer",
-            "1: POST /sword/deposit/<handle> (DSpace 6 and earlier); 2: POST /swordv2/collection/<handle>.",
+            "1 deposits with POST /sword/deposit/<handle>, 2 with POST /swordv2/collection/<handle>.",
             default=1,
             enum=(1, 2),
             choices={"1": "SWORD v1", "2": "SWORD v2"},
@@ -336,7 +337,7 @@ DSPACE_SWORD = ConnectionForm(
         "login": "SWORD user (e-person)",
         "password": "SWORD password",
     },
-    placeholders={"host": "https://dspace.mit.edu"},
+    placeholders={"host": "https://dspace.mit.edu", "schema": _SCHEME_PLACEHOLDER},
 )
 
 DSPACE_OAI = ConnectionForm(
@@ -363,7 +364,7 @@ DSPACE_OAI = ConnectionForm(
             "http_method",
             "HTTP method",
             "string",
-            "OAI-PMH servers accept both; POST keeps long resumption tokens out of access logs.",
+            "OAI-PMH 2.0 requires servers to accept both.",
             default="GET",
             enum=("GET", "POST"),
         ),
@@ -423,7 +424,7 @@ DSPACE_OAI = ConnectionForm(
         "login": "User (optional, HTTP Basic)",
         "password": "Password (optional)",
     },
-    placeholders={"host": "https://dspace.mit.edu/oai/request"},
+    placeholders={"host": "https://dspace.mit.edu/oai/request", "schema": _SCHEME_PLACEHOLDER},
 )
 
 OCW_CMS = ConnectionForm(
@@ -452,7 +453,7 @@ OCW_CMS = ConnectionForm(
         ),
     ),
     relabeling={"host": "CMS base URL", "schema": _SCHEME_LABEL, "login": "CMS user", "password": "CMS password"},
-    placeholders={"host": "https://ocwcms.mit.edu"},
+    placeholders={"host": "https://ocwcms.mit.edu", "schema": _SCHEME_PLACEHOLDER},
 )
 
 WAYBACK_SPN2 = ConnectionForm(
@@ -476,7 +477,7 @@ WAYBACK_SPN2 = ConnectionForm(
         "login": "S3 access key",
         "password": "S3 secret key",
     },
-    placeholders={"host": "https://web.archive.org"},
+    placeholders={"host": "https://web.archive.org", "schema": _SCHEME_PLACEHOLDER},
 )
 
 CONNECTION_FORMS = (ARCHIVE_DB, DSPACE_SWORD, DSPACE_OAI, OCW_CMS, WAYBACK_SPN2)
