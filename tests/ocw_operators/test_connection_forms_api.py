@@ -30,6 +30,8 @@ def api(airflow_db):
         # What `make run` and docker-compose.yaml set; every request is an admin's, as in `airflow standalone`.
         patch.setenv("AIRFLOW__CORE__TEST_CONNECTION", "Enabled")
         patch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "True")
+        # The execution API refuses to start without one; the config file may have been read before it had one.
+        patch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "ocw-connection-forms-test-jwt-secret-0123456789abcdef")
         from airflow.api_fastapi.app import create_app
 
         with TestClient(create_app()) as client:
@@ -144,3 +146,51 @@ def test_a_bad_form_value_fails_the_test_with_the_field_named(api, sandbox):
                              password=SWORD_PASSWORD, extra={"sword_version": "3"})  # fmt: skip
     assert result["status"] is False
     assert "has an invalid extra: extra.sword_version must be one of 1, 2, got '3'" in result["message"]
+
+
+@pytest.fixture
+def stored_connection(api):
+    """Save a Connection through the API (as the Add form does) and delete it afterwards."""
+    created = []
+
+    def save(**body) -> dict:
+        response = api.post("/api/v2/connections", json=body)
+        assert response.status_code == 201, response.text
+        created.append(body["connection_id"])
+        return response.json()
+
+    yield save
+    for connection_id in created:
+        api.delete(f"/api/v2/connections/{connection_id}")
+
+
+def list_test_button(api, stored: dict) -> dict:
+    """What the Connections list's Test button posts: the stored fields, the masked password, ``Number(port)``."""
+    body = {key: stored[key] for key in ("connection_id", "conn_type", "host", "login", "schema", "extra")}
+    body.update(description=stored["description"] or "", password="***", port=int(stored["port"] or 0))
+    return api.post("/api/v2/connections/test", json=body)
+
+
+def test_the_list_test_button_works_for_stored_connections_without_a_port(api, sandbox, stored_connection):
+    stored = stored_connection(connection_id="form_sword", conn_type="dspace_sword", host=sandbox.dspace_url,
+                               login=SWORD_USER, password=SWORD_PASSWORD,
+                               extra=json.dumps({"sword_version": 1, "collections": COLLECTIONS}))  # fmt: skip
+    assert stored["port"] is None and stored["password"] == "***"
+    response = list_test_button(api, stored)
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "status": True,
+        "message": "SWORD v1 service document answered HTTP 200; 2 department(s) mapped to collections",
+    }
+    # Another port is another destination: the stored password is still not sent there.
+    moved = api.post("/api/v2/connections/test", json={**stored, "password": "***", "port": 8443, "extra": "{}"})
+    assert moved.status_code == 400 and "differs from the stored connection" in moved.text
+
+
+def test_the_list_test_button_works_for_the_archive_db(api, archive_db_url, stored_connection):
+    # The archive DB form hides the port, so the UI always posts 0 for it.
+    stored = stored_connection(connection_id="form_archive_db", conn_type="ocw_archive_db",
+                               extra=json.dumps({"sqlalchemy_url": archive_db_url}))  # fmt: skip
+    response = list_test_button(api, stored)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"status": True, "message": "Connected; the archive DB schema is up to date"}
