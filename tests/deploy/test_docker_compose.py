@@ -108,7 +108,8 @@ SECRET_SETTINGS = {
     "AIRFLOW__API__SECRET_KEY_CMD": "api_secret_key",
     "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD": "sql_alchemy_conn",
 }
-SECRETISH = re.compile(r"PASSWORD|SECRET|FERNET|JWT|TOKEN|_KEY\b|_KEY_|CONN", re.IGNORECASE)
+# CONN as in SQL_ALCHEMY_CONN or AIRFLOW_CONN_*, not [core] test_connection.
+SECRETISH = re.compile(r"PASSWORD|SECRET|FERNET|JWT|TOKEN|_KEY\b|_KEY_|CONN(\b|_)", re.IGNORECASE)
 PUBLISHED_DEFAULT_SECRETS = [
     "change-me-ocw-jwt-secret",
     "airflow_jwt_secret",
