@@ -114,6 +114,8 @@ def airflow_settings(layout: Layout) -> dict[tuple[str, str], str]:
         ("core", "load_examples"): "False",
         ("core", "dags_are_paused_at_creation"): "True",
         ("core", "test_connection"): "Enabled",  # the Test button on Admin → Connections
+        # An archive DB URL written into a Connection's extra may carry a password: mask it in the UI and API.
+        ("core", "sensitive_var_conn_names"): "sqlalchemy_url",
         ("core", "execution_api_server_url"): f"{layout.local_url}/execution/",
         # Task instances and triggers record this host name; the API server fetches their live logs from it.
         ("core", "hostname_callable"): "ocw_operators.worker_identity.hostname",

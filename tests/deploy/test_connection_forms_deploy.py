@@ -27,6 +27,12 @@ def test_compose_enables_the_test_button_for_every_airflow_service():
     assert api_server["environment"]["AIRFLOW__CORE__TEST_CONNECTION"] == "Enabled"
 
 
+def test_both_mask_an_archive_db_url_in_extra(tmp_path):
+    assert airflow_env(Layout(var=tmp_path))["AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES"] == "sqlalchemy_url"
+    compose = yaml.safe_load((ROOT / "docker-compose.yaml").read_text())
+    assert compose["x-airflow-common"]["environment"]["AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES"] == "sqlalchemy_url"
+
+
 def test_the_image_installs_the_provider_entry_point():
     # Without the package's metadata Airflow knows neither the connection types nor their forms.
     dockerfile = (ROOT / "Dockerfile").read_text()

@@ -29,6 +29,7 @@ def api(airflow_db):
     with pytest.MonkeyPatch.context() as patch:
         # What `make run` and docker-compose.yaml set; every request is an admin's, as in `airflow standalone`.
         patch.setenv("AIRFLOW__CORE__TEST_CONNECTION", "Enabled")
+        patch.setenv("AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES", "sqlalchemy_url")
         patch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "True")
         # The execution API refuses to start without one; the config file may have been read before it had one.
         patch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "ocw-connection-forms-test-jwt-secret-0123456789abcdef")
@@ -194,3 +195,14 @@ def test_the_list_test_button_works_for_the_archive_db(api, archive_db_url, stor
     response = list_test_button(api, stored)
     assert response.status_code == 200, response.text
     assert response.json() == {"status": True, "message": "Connected; the archive DB schema is up to date"}
+
+
+def test_an_archive_db_url_in_extra_is_never_shown_by_the_api(api, stored_connection):
+    # A URL written into extra by hand may carry a password; make run and compose mark the key sensitive.
+    url = "postgresql+psycopg2://archive:s3cret-archive-pw@db.example.org/ocw_archive"
+    stored_connection(connection_id="hand_archive_db", conn_type="ocw_archive_db",
+                      extra=json.dumps({"sqlalchemy_url": url}))  # fmt: skip
+    response = api.get("/api/v2/connections/hand_archive_db")
+    assert response.status_code == 200, response.text
+    assert "s3cret-archive-pw" not in response.text
+    assert json.loads(response.json()["extra"])["sqlalchemy_url"] == "***"
