@@ -33,7 +33,7 @@ test: install lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: install
-	$(BIN)/python -m pytest -m "not airflow_e2e and not integration" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not airflow_e2e and not integration and not make_run" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

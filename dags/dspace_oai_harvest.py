@@ -17,7 +17,8 @@ items whether a course already has an item before it deposits the course (again)
 Each page is committed with the run's resumption token, so a failed or timed-out harvest resumes on retry
 without losing or duplicating records; the incremental watermark only moves once a list is complete.
 
-**Schedule**: daily at 02:00 UTC (`CronDataIntervalTimetable`, so each run has a real data interval).
+**Schedule**: daily at 02:00 local time (`CronDataIntervalTimetable` in the DAGs' timezone, below, so each run
+has a real data interval).
 Scheduled and manual runs harvest incrementally from the stored watermark minus one day of overlap (DSpace's
 OAI index is refreshed by `dspace oai import`, so items can appear late). `airflow backfill create
 --dag-id dspace_oai_harvest --from-date ... --to-date ...` harvests each run's data interval as from/until.
@@ -38,24 +39,55 @@ import datetime as dt
 
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 
-from ocw_operators.dag_defaults import START_DATE, task_defaults
+from ocw_operators.dag_defaults import DAG_TIMEZONE, START_DATE, dag_doc, task_defaults
 from ocw_operators.operators.dspace_oai import DSpaceOaiHarvestOperator, DSpaceOaiReconcileOperator
 
 with DAG(
     dag_id="dspace_oai_harvest",
-    schedule=CronDataIntervalTimetable("0 2 * * *", timezone="UTC"),
+    schedule=CronDataIntervalTimetable("0 2 * * *", timezone=DAG_TIMEZONE),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    doc_md=__doc__,
+    doc_md=dag_doc(__doc__),
     tags=["dspace", "oai-pmh", "reconciliation"],
     default_args=task_defaults(pool="dspace_oai", execution_timeout=dt.timedelta(hours=3)),
     params={
-        "full_reharvest": Param(False, type="boolean", description="Harvest the whole set, not incrementally."),
-        "set_spec": Param(None, type=["null", "string"], description="Set to harvest instead of the Connection's."),
-        "harvest_from": Param(None, type=["null", "string"], description="Inclusive ISO-8601 lower bound."),
-        "harvest_until": Param(None, type=["null", "string"], description="Inclusive ISO-8601 upper bound."),
-        "missing_after_days": Param(14, type="integer", minimum=1, description="Days before a deposit is missing."),
+        "full_reharvest": Param(
+            False,
+            type=["null", "boolean"],
+            title="Harvest the whole set again",
+            description="On: harvest every record of the set from the start and flag items DSpace no longer "
+            "lists as expunged. Off (default): harvest what changed since the last harvest (minus one day).",
+        ),
+        "set_spec": Param(
+            None,
+            type=["null", "string"],
+            title="OAI-PMH set",
+            description="Set spec to harvest, e.g. col_1721.1_33971. Empty: the set of the dspace_oai_default "
+            "Connection.",
+        ),
+        "harvest_from": Param(
+            None,
+            type=["null", "string"],
+            title="Harvest from (inclusive)",
+            description="ISO-8601 date or UTC time, e.g. 2026-03-01 or 2026-03-01T12:00:00Z. Empty: from the "
+            "stored watermark (or the run's data interval in a backfill).",
+        ),
+        "harvest_until": Param(
+            None,
+            type=["null", "string"],
+            title="Harvest until (inclusive)",
+            description="ISO-8601 date or UTC time. Empty: up to now (or the end of the run's data interval in a "
+            "backfill).",
+        ),
+        "missing_after_days": Param(
+            14,
+            type="integer",
+            minimum=1,
+            title="Days before a deposit counts as missing",
+            description="A deposit that no harvest has seen this many days after it was made is flagged missing "
+            "on its retirement record.",
+        ),
     },
 ) as dag:
     harvest = DSpaceOaiHarvestOperator(

@@ -11,7 +11,7 @@ valid ones on to Wayback Machine submission.
 3. `summarize`: totals, and updates the Asset `ocw://external-resources/checked`, which schedules `wayback_submit`
    (valid resources not captured in the last 30 days).
 
-**Schedule**: weekly, Mondays 04:00 UTC (cron `0 4 * * 1`); catchup off.
+**Schedule**: weekly, Mondays at 04:00 local time (cron `0 4 * * 1` in the DAGs' timezone, below); catchup off.
 
 **Connections**: `ocw_archive_db` (archive state DB).
 
@@ -24,10 +24,10 @@ valid ones on to Wayback Machine submission.
 
 import datetime as dt
 
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG, CronTriggerTimetable, Param
 
 from ocw_operators.assets import EXTERNAL_RESOURCES_CHECKED
-from ocw_operators.dag_defaults import START_DATE, task_defaults
+from ocw_operators.dag_defaults import DAG_TIMEZONE, START_DATE, dag_doc, task_defaults
 from ocw_operators.operators.external_resources import (
     CheckExternalResourcesOperator,
     ListResourceBatchesOperator,
@@ -36,22 +36,35 @@ from ocw_operators.operators.external_resources import (
 
 with DAG(
     dag_id="external_resource_check",
-    schedule="0 4 * * 1",
+    schedule=CronTriggerTimetable("0 4 * * 1", timezone=DAG_TIMEZONE),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    doc_md=__doc__,
+    doc_md=dag_doc(__doc__),
     tags=["ocw", "external-resources", "link-check"],
     default_args=task_defaults(execution_timeout=dt.timedelta(minutes=30)),
     params={
-        "site_filter": Param([], type="array", items={"type": "string"}, title="Sites (names or short ids)"),
-        "exclude": Param([], type="array", items={"type": "string"}, title="Sites to exclude"),
+        "site_filter": Param(
+            [],
+            type=["null", "array"],
+            items={"type": "string"},
+            title="Sites to check",
+            description="One site name or short id per line, e.g. 18.06-spring-2010 or 18.06. Empty: every site.",
+        ),
+        "exclude": Param(
+            [],
+            type=["null", "array"],
+            items={"type": "string"},
+            title="Sites to leave out",
+            description="One site name or short id per line; their resources are not checked this time.",
+        ),
     },
 ) as dag:
     batches = ListResourceBatchesOperator(
         task_id="list_batches",
-        site_filter="{{ params.site_filter | join(',') }}",
-        exclude="{{ params.exclude | join(',') }}",
+        # An emptied form field arrives as None.
+        site_filter="{{ (params.site_filter or []) | join(',') }}",
+        exclude="{{ (params.exclude or []) | join(',') }}",
     )
     checks = CheckExternalResourcesOperator.partial(
         task_id="check_batch",

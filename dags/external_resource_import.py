@@ -14,10 +14,15 @@ Internal links, images and anything in code, comments or shortcodes are left alo
 **Connections**: `ocw_archive_db` (archive state DB).
 
 **Variables**: `OCW_SITES_DIR` (sites folder on the workers, used when the `sites_dir` Param is empty),
-`OCW_SITEMAP_DOMAIN` (host without license warning; default `ocw.mit.edu`).
+`OCW_SITEMAP_DOMAIN` (host without license warning; default `ocw.mit.edu`), `OCW_DATA_DIR` (where reports are
+kept; default `$AIRFLOW_HOME/data`).
 
-**Params**: `rules` (one or both rule names); `commit` (default false: dry run); `out_csv` (report path on the
-worker; a dry run needs it, a commit may add it); `published_only`; `add_external_license_warning` /
+**Report**: every run writes one CSV row per link or menu item considered, to `out_csv` or else to
+`<OCW_DATA_DIR>/reports/external_resource_import/<run id>.csv`; the task log gives the counts and the path.
+Triggering with the form's defaults is a dry run: it only writes that report.
+
+**Params**: `rules` (one or both rule names); `commit` (default off: dry run); `out_csv` (report path on the
+worker instead of the default); `published_only`; `add_external_license_warning` /
 `no_external_license_warning` (mutually exclusive); `sites_dir`; `site_names` (empty: all sites).
 
 **Tasks**: `import_external_resources`, then `announce_new_resources` (teardown: runs even if the import failed
@@ -35,6 +40,10 @@ from ocw_operators.operators.resource_import import ExternalResourceImportOperat
 from ocw_operators.resource_import.importer import Rule
 
 RULES = [rule.value for rule in Rule]
+RULE_NAMES = {
+    Rule.LINK_TO_EXTERNAL_RESOURCE.value: "Markdown links in pages",
+    Rule.NAV_ITEM_TO_EXTERNAL_RESOURCE.value: "External items in navigation menus",
+}
 
 with DAG(
     dag_id="external_resource_import",
@@ -52,31 +61,58 @@ with DAG(
             type="array",
             items={"type": "string", "enum": RULES},
             minItems=1,
-            title="Rules",
-            description="link_to_external_resource (markdown links) and/or nav_item_to_external_resource (menus).",
+            examples=RULES,
+            values_display=RULE_NAMES,
+            title="What to convert",
+            description="Markdown links in pages, external items in navigation menus, or both.",
         ),
-        "commit": Param(False, type="boolean", title="Commit", description="Save to the archive DB and rewrite files."),
+        "commit": Param(
+            False,
+            type=["null", "boolean"],
+            title="Commit: save the resources and rewrite the pages",
+            description="On: create the external resources in the archive DB and rewrite the site files. "
+            "Off (default): a dry run that changes nothing and only writes the report.",
+        ),
         "out_csv": Param(
             None,
             type=["null", "string"],
-            title="Output CSV",
-            description="Report path on the worker. Required for a dry run.",
+            title="Report file",
+            description="Absolute path on the worker for the CSV report (one row per link or menu item). Empty: "
+            "<OCW_DATA_DIR>/reports/external_resource_import/<run id>.csv; the task log names it.",
         ),
-        "published_only": Param(False, type="boolean", title="Published sites only"),
+        "published_only": Param(
+            False,
+            type=["null", "boolean"],
+            title="Only published sites",
+            description="On: skip sites whose metadata is not published. Off (default): every course site.",
+        ),
         "add_external_license_warning": Param(
-            False, type="boolean", title="Add license warning", description="Warn for every domain."
+            False,
+            type=["null", "boolean"],
+            title="License warning on every new resource",
+            description="On: every new resource carries the external-license warning, whatever its domain. "
+            "Off (default): every one except links to OCW_SITEMAP_DOMAIN. Not together with the next option.",
         ),
         "no_external_license_warning": Param(
-            False, type="boolean", title="No license warning", description="Warn for no domain."
+            False,
+            type=["null", "boolean"],
+            title="No license warning on any new resource",
+            description="On: no new resource carries the external-license warning. Off (default): as the option "
+            "above says. Not together with it.",
         ),
         "sites_dir": Param(
             None,
             type=["null", "string"],
-            title="Sites directory",
-            description="Folder of Hugo site folders; empty uses the OCW_SITES_DIR Variable.",
+            title="Sites folder",
+            description="Absolute folder on the worker with one Hugo site folder per site. Empty: the "
+            "OCW_SITES_DIR Variable.",
         ),
         "site_names": Param(
-            [], type="array", items={"type": "string"}, title="Sites", description="Only these sites (empty: all)."
+            [],
+            type=["null", "array"],
+            items={"type": "string"},
+            title="Sites",
+            description="One site folder name per line, e.g. 18.06-spring-2010. Empty: every site in the folder.",
         ),
     },
 ):

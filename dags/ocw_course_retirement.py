@@ -17,8 +17,8 @@ Deposits that DSpace accepts into its review workflow (HTTP 202, no handle yet) 
 archived the item, by the `finish_workflow_deposits` task of every later run (SWORD v2 Edit-IRI, or the
 harvested items) or by `dspace_oai_harvest`'s reconciliation, whichever comes first.
 
-**Schedule**: hourly poll of the CMS retirement queue (`@hourly`, no catchup, one run at a time), plus manual
-runs from the trigger form.
+**Schedule**: hourly poll of the CMS retirement queue (`0 * * * *` in the DAGs' timezone, below; no catchup, one
+run at a time), plus manual runs from the trigger form.
 
 **Params**
 - `course_ids`: course ids (`<department>/<slug>`) to retire now; empty = the CMS retirement queue.
@@ -42,9 +42,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import DAG, Param, task_group
+from airflow.sdk import DAG, CronTriggerTimetable, Param, task_group
 
-from ocw_operators.dag_defaults import START_DATE, task_defaults
+from ocw_operators.dag_defaults import DAG_TIMEZONE, START_DATE, dag_doc, task_defaults
 from ocw_operators.operators.retirement import (
     BuildCourseSipOperator,
     DepositCourseOperator,
@@ -61,7 +61,7 @@ DRY_RUN = "{{ params.dry_run }}"
 
 with DAG(
     dag_id="ocw_course_retirement",
-    schedule="@hourly",
+    schedule=CronTriggerTimetable("0 * * * *", timezone=DAG_TIMEZONE),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
@@ -69,22 +69,32 @@ with DAG(
     params={
         "course_ids": Param(
             [],
-            type="array",
+            type=["null", "array"],
             items={"type": "string", "pattern": COURSE_ID_PATTERN},
-            title="Course ids",
-            description="<department>/<slug>, e.g. history/21h-126-america-in-depression-and-war-spring-2003. "
-            "Empty: retire what the CMS retirement queue holds.",
+            title="Courses to retire now",
+            description="One course id per line, <department>/<slug>, e.g. "
+            "history/21h-126-america-in-depression-and-war-spring-2003. Empty: retire what the CMS retirement "
+            "queue holds.",
         ),
-        "dry_run": Param(False, type="boolean", description="Fetch and package only; change nothing else."),
+        "dry_run": Param(
+            False,
+            type=["null", "boolean"],
+            title="Dry run: fetch and package only",
+            description="On: fetch each course and build its SIP zip, and do nothing else (no copy, no deposit, "
+            "no CMS change, no record). Off (default): retire the courses.",
+        ),
         "redeposit_after_unknown_outcome": Param(
             False,
-            type="boolean",
-            description="Only after checking DSpace: deposit again although an earlier attempt may have arrived.",
+            type=["null", "boolean"],
+            title="Deposit again after an unknown outcome",
+            description="On: deposit a course although an earlier attempt's outcome is unknown (a timeout or crash "
+            "after the upload). Turn on only after checking that DSpace has no item for the course. Off (default): "
+            "such a course waits until a harvest finds its item.",
         ),
     },
     render_template_as_native_obj=True,
     tags=["ocw", "dspace", "retirement"],
-    doc_md=__doc__,
+    doc_md=dag_doc(__doc__),
 ) as dag:
     select_courses = SelectRetirementCoursesOperator(task_id="select_courses", course_ids="{{ params.course_ids }}")
 

@@ -13,8 +13,8 @@ unsafe file names are skipped and reported in the task log and the returned summ
 is repaired by the next run (durable per-file intents), and a lease in the archive DB keeps overlapping
 runs and the nightly load apart.
 
-**Schedule**: hourly from 07:00 to 17:00 (`0 7-17 * * *`, in the DAG's timezone, UTC unless configured),
-no catchup, one run at a time.
+**Schedule**: hourly from 07:00 to 17:00 local time, the tool's working hours (`0 7-17 * * *` in the DAGs'
+timezone, below), no catchup, one run at a time.
 
 **Connections**: `ocw_archive_db` (the archive state DB holding the Tivoli file log).
 
@@ -28,18 +28,18 @@ no catchup, one run at a time.
 
 import datetime as dt
 
-from airflow.sdk import dag
+from airflow.sdk import CronTriggerTimetable, dag
 
-from ocw_operators.dag_defaults import START_DATE, task_defaults
+from ocw_operators.dag_defaults import DAG_TIMEZONE, START_DATE, dag_doc, task_defaults
 from ocw_operators.operators.tivoli import TivoliDropboxPrepOperator
 
 
 @dag(
-    schedule="0 7-17 * * *",
+    schedule=CronTriggerTimetable("0 7-17 * * *", timezone=DAG_TIMEZONE),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    doc_md=__doc__,
+    doc_md=dag_doc(__doc__),
     tags=["tivoli", "archive"],
     default_args=task_defaults(
         pool="tivoli", retries=2, retry_delay=dt.timedelta(minutes=5), execution_timeout=dt.timedelta(minutes=55)

@@ -10,7 +10,8 @@ load batch is recorded with its return code and counts, and each volume's tracki
 code 8) delete what was sent and fail the task, so a retry archives the rest. A retry of a finished run
 does nothing.
 
-**Schedule**: daily at 18:00 (`0 18 * * *`, in the DAG's timezone, UTC unless configured), no catchup.
+**Schedule**: daily at 18:00 local time, after the preparation's last run (`0 18 * * *` in the DAGs' timezone,
+below), no catchup.
 
 **Connections**: `ocw_archive_db` (the archive state DB holding the Tivoli file log and load batches).
 
@@ -25,18 +26,18 @@ any `-password=` value is masked), `TIVOLI_DSMC_TIMEOUT_MINUTES` (default 360).
 
 import datetime as dt
 
-from airflow.sdk import dag
+from airflow.sdk import CronTriggerTimetable, dag
 
-from ocw_operators.dag_defaults import START_DATE, task_defaults
+from ocw_operators.dag_defaults import DAG_TIMEZONE, START_DATE, dag_doc, task_defaults
 from ocw_operators.operators.tivoli import TivoliNightlyLoadOperator
 
 
 @dag(
-    schedule="0 18 * * *",
+    schedule=CronTriggerTimetable("0 18 * * *", timezone=DAG_TIMEZONE),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
-    doc_md=__doc__,
+    doc_md=dag_doc(__doc__),
     tags=["tivoli", "archive"],
     default_args=task_defaults(
         pool="tivoli",

@@ -38,18 +38,45 @@ from ocw_operators.operators.tivoli import TivoliRetrieveOperator
     tags=["tivoli", "archive", "retrieval"],
     render_template_as_native_obj=True,
     params={
-        "bibid": Param("", type="string", pattern="^[A-Za-z]{2}[0-9]{8}$", title="BibID", description="UF12345678"),
-        "vid": Param("00001", type="string", pattern="^(VID)?[0-9]{5}$", title="VID", description="00001"),
+        "bibid": Param(
+            "",
+            type="string",
+            pattern="^[A-Za-z]{2}[0-9]{8}$",
+            title="BibID",
+            description="The item's bibliographic id: two letters and eight digits, e.g. UF12345678.",
+        ),
+        "vid": Param(
+            "00001",
+            type="string",
+            pattern="^(VID)?[0-9]{5}$",
+            title="VID (volume)",
+            description="Five digits, e.g. 00001 (VID00001 is accepted too).",
+        ),
         "file_names": Param(
-            [], type="array", items={"type": "string"}, title="File names", description="Empty for every file"
+            [],
+            type=["null", "array"],
+            items={"type": "string"},
+            title="Files",
+            description="One file per line: its original or archived name, optionally folder/name, e.g. 00002.tif. "
+            "Empty: every file of the volume.",
         ),
         "versions": Param(
             "latest",
+            type="string",
             enum=["latest", "all"],
             values_display={"latest": "Latest version of each file", "all": "Every archived version"},
             title="Versions",
+            description="The newest archived version of each file, or every version Tivoli holds (e.g. 00002.tif "
+            "and 00002 (2009_10_10).tif).",
         ),
-        "destination": Param("", type="string", minLength=1, title="Destination folder (absolute)"),
+        "destination": Param(
+            "",
+            type="string",
+            minLength=1,
+            title="Destination folder",
+            description="Absolute folder on the worker; files land in <destination>/<BibID>_<VID>/. It must lie "
+            "inside TIVOLI_RETRIEVE_ROOT when that Variable is set.",
+        ),
     },
     default_args=task_defaults(pool="tivoli", retries=1, execution_timeout=dt.timedelta(hours=4)),
 )

@@ -4,7 +4,8 @@ Replaces ocw-studio's `update_wayback_jobs_status_batch` and the `update_wayback
 already settled by `wayback_submit`, which waits for them; this catches the rest (runs that timed out, a
 triggerer restart, jobs from other tools).
 
-**Schedule**: `0 */6 * * *` (every 6 hours), catchup off; or manually.
+**Schedule**: every 6 hours, at 00:00, 06:00, 12:00 and 18:00 local time (`0 */6 * * *` in the DAGs' timezone,
+below), catchup off; or manually.
 
 **Task**: `update_statuses` asks `POST /save/status` about pending jobs, 50 job ids per request, and records
 success (`https://web.archive.org/web/<timestamp>/<original_url>`, last successful submission) or error
@@ -23,15 +24,15 @@ submitted again).
 
 import datetime as dt
 
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG, CronTriggerTimetable, Param
 
-from ocw_operators.dag_defaults import START_DATE, task_defaults
+from ocw_operators.dag_defaults import DAG_TIMEZONE, START_DATE, dag_doc, task_defaults
 from ocw_operators.operators.wayback import WaybackStatusUpdateOperator
 
 with DAG(
     dag_id="wayback_status_update",
-    doc_md=__doc__,
-    schedule="0 */6 * * *",
+    doc_md=dag_doc(__doc__),
+    schedule=CronTriggerTimetable("0 */6 * * *", timezone=DAG_TIMEZONE),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
@@ -39,8 +40,21 @@ with DAG(
     default_args=task_defaults(pool="wayback_spn2", execution_timeout=dt.timedelta(minutes=30)),
     tags=["wayback", "external-resources"],
     params={
-        "site_filter": Param([], type="array", items={"type": "string"}, description="Site names or short ids"),
-        "job_ids": Param([], type="array", items={"type": "string"}, description="Only these SPN2 job ids"),
+        "site_filter": Param(
+            [],
+            type=["null", "array"],
+            items={"type": "string"},
+            title="Sites",
+            description="Only pending jobs of these sites' resources: one site name or short id per line. "
+            "Empty: every site.",
+        ),
+        "job_ids": Param(
+            [],
+            type=["null", "array"],
+            items={"type": "string"},
+            title="Only these SPN2 jobs",
+            description="One SPN2 job id per line. Empty: every pending job.",
+        ),
     },
 ):
     WaybackStatusUpdateOperator(

@@ -44,10 +44,35 @@ with DAG(
     default_args=task_defaults(pool="wayback_spn2"),
     tags=["wayback", "external-resources"],
     params={
-        "site_filter": Param([], type="array", items={"type": "string"}, description="Site names or short ids"),
-        "exclude": Param([], type="array", items={"type": "string"}, description="Site names or short ids to skip"),
-        "force": Param(False, type="boolean", description="Submit even if captured within the interval"),
-        "resource_ids": Param([], type="array", items={"type": "integer"}, description="Only these resources"),
+        "site_filter": Param(
+            [],
+            type=["null", "array"],
+            items={"type": "string"},
+            title="Sites to capture",
+            description="One site name or short id per line, e.g. 18.06-spring-2010 or 18.06. Empty: every site.",
+        ),
+        "exclude": Param(
+            [],
+            type=["null", "array"],
+            items={"type": "string"},
+            title="Sites to leave out",
+            description="One site name or short id per line; their resources are not submitted this time.",
+        ),
+        "force": Param(
+            False,
+            type=["null", "boolean"],
+            title="Resubmit recently captured resources",
+            description="On: submit resources even if captured within WAYBACK_SUBMISSION_INTERVAL_DAYS (30 days "
+            "by default) or still waiting for a capture job. Off (default): those are left alone.",
+        ),
+        "resource_ids": Param(
+            [],
+            type=["null", "array"],
+            items={"type": "integer"},
+            title="Only these resources",
+            description="External resource ids as a JSON list, e.g. [12, 15]. Empty: every valid resource of the "
+            "sites above.",
+        ),
     },
 ):
     batches = WaybackCandidatesOperator(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import signal
 import sys
@@ -106,12 +107,30 @@ register(
 def _add_all_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("var/sandbox"), help="demo data and spool files")
     parser.add_argument("--endpoints-file", type=Path, help="write the endpoints, Connections and Variables here")
+    parser.add_argument(
+        "--connections-file",
+        type=Path,
+        help="write the sandbox Connections here for Airflow's LocalFilesystemBackend (the compose sandbox profile)",
+    )
     parser.add_argument("--host", default=LOOPBACK, help="bind address (0.0.0.0 only inside the compose container)")
     parser.add_argument("--public-host", help="host name clients use (default: the bind address)")
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Atomically, readable by the owner only: the file holds the sandbox credentials."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".tmp")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(partial, 0o600)
+    partial.replace(path)
+
+
 def _start_all(runtime: SandboxRuntime, args: argparse.Namespace) -> dict[str, Any]:
     endpoints = start_demo(runtime, args.data_dir.resolve(), host=args.host, public_host=args.public_host)
+    if args.connections_file:
+        _write_private(args.connections_file, json.dumps(endpoints.connections, indent=2))
     if args.endpoints_file:
         # Written last and atomically: its presence means every service is listening.
         partial = args.endpoints_file.with_suffix(".tmp")

@@ -8,8 +8,11 @@ ports, demo content, and the Connections and Variables that point the DAGs at th
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
+import os
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,35 @@ DEMO_COURSES = [
 ]
 # Link-farm paths of the demo resources: a realistic mix of good, broken, refused-HEAD and slow links.
 DEMO_LINK_PATHS = ["/ok", "/ok", "/ok", "/redirect/2", "/status/404", "/status/403", "/head-405", "/status/500"]
+
+# Tivoli dropbox volumes, relative path -> {file: (content, last write)}. Fixed, old last-write dates put every
+# folder past the 5-minute quiet period and make a re-seed after a load identical to what was archived (the prep
+# deletes it instead of staging it again). UF00001234 arrives twice: first as a BibID folder (sorted first, staged
+# by the first prep run), then re-dropped in the flat form with one changed file, which waits for the next run
+# ("same volume ... left for the next run") and is then staged as `00001 (YYYY_MM_DD).txt` beside the original;
+# its unchanged image is deleted as identical.
+_DEMO_WRITTEN = dt.datetime(2025, 1, 6, 10, 0, tzinfo=dt.UTC)
+_DEMO_REWRITTEN = dt.datetime(2025, 2, 3, 10, 0, tzinfo=dt.UTC)
+_PAGE_IMAGE = b"II*\x00" + bytes(range(256)) * 4  # a TIFF header and some pixels
+DEMO_DROPBOX: dict[str, dict[str, tuple[bytes, dt.datetime]]] = {
+    "UF00001234/00001": {
+        "00001.tif": (_PAGE_IMAGE, _DEMO_WRITTEN),
+        "00001.txt": (b"Lecture notes, page 1.\n", _DEMO_WRITTEN),
+        "UF00001234_00001.mets.xml": (b"<mets:mets xmlns:mets='http://www.loc.gov/METS/'/>\n", _DEMO_WRITTEN),
+    },
+    "UF00001234_00001": {
+        "00001.tif": (_PAGE_IMAGE, _DEMO_WRITTEN),
+        "00001.txt": (b"Lecture notes, page 1 (corrected OCR).\n", _DEMO_REWRITTEN),
+    },
+    "UF00005678_00001": {
+        "00001.tif": (_PAGE_IMAGE[::-1], _DEMO_WRITTEN),
+        "00002.tif": (_PAGE_IMAGE * 2, _DEMO_WRITTEN),
+        "thumbs/00001thm.jpg": (b"\xff\xd8\xff\xe0 thumbnail", _DEMO_WRITTEN),
+    },
+    "UF00009012/VID00001": {
+        "00001.pdf": (b"%PDF-1.4 course syllabus\n", _DEMO_WRITTEN),
+    },
+}
 
 
 @dataclass
@@ -80,6 +112,35 @@ def write_demo_resources(path: Path, farm_urls: list[str]) -> None:
                 )
 
 
+def seed_tivoli_dropbox(dropbox: Path) -> list[str]:
+    """Put each :data:`DEMO_DROPBOX` volume that is missing into ``dropbox``; returns the volumes added.
+
+    A volume is built beside the dropbox and renamed into it, so a prep run never sees half of one; a volume
+    folder already in the dropbox (not yet prepared) is left as it is.
+    """
+    dropbox.mkdir(parents=True, exist_ok=True)
+    added = []
+    for relpath, files in DEMO_DROPBOX.items():
+        target = dropbox / relpath
+        if target.exists():
+            continue
+        with tempfile.TemporaryDirectory(prefix=".demo-volume-", dir=dropbox.parent) as scratch:
+            volume = Path(scratch) / "volume"
+            for name, (content, written) in files.items():
+                path = volume / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content)
+                os.utime(path, (written.timestamp(), written.timestamp()))
+            folders = sorted({p for p in volume.rglob("*") if p.is_dir()} | {volume}, key=lambda p: -len(p.parts))
+            oldest = min(written for _, written in files.values()).timestamp()
+            for folder in folders:  # deepest first: setting a folder's time does not change its parent's
+                os.utime(folder, (oldest, oldest))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            volume.rename(target)
+        added.append(relpath)
+    return added
+
+
 def start_demo(
     runtime: SandboxRuntime, data_dir: Path, host: str = "127.0.0.1", public_host: str | None = None
 ) -> Endpoints:
@@ -111,6 +172,9 @@ def start_demo(
     if not sites_dir.exists():  # a copy, because committed imports rewrite the pages
         shutil.copytree(DEMO_DIR / "sites", sites_dir)
 
+    dropbox = _mkdir(data_dir / "tivoli" / "DROPBOX")
+    seed_tivoli_dropbox(dropbox)
+
     urls = {name: f"{base}:{port}" for name, port in PORTS.items()}
     return Endpoints(
         urls={**urls, "linkfarm": farm_urls[0]},
@@ -130,7 +194,8 @@ def start_demo(
             "ocw_retirement_holding_area": str(data_dir / "retirement" / "holding"),
             "ocw_retired_course_zips_dir": str(data_dir / "retirement" / "RetiredCourseZips"),
             "OCW_SITES_DIR": str(sites_dir),
-            "TIVOLI_DROPBOX_DIR": str(_mkdir(data_dir / "tivoli" / "DROPBOX")),
+            "OCW_DATA_DIR": str(data_dir),  # reports land in <data_dir>/reports/<dag_id>/
+            "TIVOLI_DROPBOX_DIR": str(dropbox),
             "TIVOLI_STAGING_DIR": str(_mkdir(data_dir / "tivoli" / "staging")),
             "TIVOLI_DSMC_COMMAND": str(FAKE_DSMC),
         },

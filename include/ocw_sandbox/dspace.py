@@ -10,7 +10,9 @@ Speaks what DSpace's ``dspace-sword`` and ``dspace-swordv2`` modules speak (see 
   Edit-IRI and the handle only in ``link rel="alternate"`` (absent while in workflow);
 * ``GET /swordv2/edit/<id>``: the current receipt (shows the handle once the workflow finished);
 * errors as ``sword:error`` documents: 401 (+ ``WWW-Authenticate``), 412 ErrorChecksumMismatch,
-  415 ErrorContent, 413 max upload size, 400 ErrorBadRequest / BadUrl / UnpackageFail / PackageValidationError.
+  415 ErrorContent, 413 max upload size, 400 ErrorBadRequest / BadUrl / UnpackageFail / PackageValidationError,
+  TargetOwnerUnknown for an on-behalf-of user DSpace does not know (401 in v1, 403 in v2; only when
+  ``app[SWORD_STATE].known_users`` is set).
 
 The upload is spooled to disk while its MD5 is computed, then unpacked entry by entry into a temporary
 directory (never held in memory), ``mets.xml`` is checked (root, PROFILE, MODS or DIM title and
@@ -61,6 +63,7 @@ class SwordState:
 
     workflow: bool = False
     max_upload_size: int = 0  # 0 = unlimited, as sword-server.max-upload-size
+    known_users: set[str] | None = None  # on-behalf-of users DSpace knows; None accepts anyone
     deposits: list[dict] = field(default_factory=list)
     edit_ids: dict[str, str] = field(default_factory=dict)  # v2 Edit-IRI id -> handle
 
@@ -312,6 +315,12 @@ class _DepositHandler:
         if self.collections is not None and collection not in self.collections:
             raise SwordFailure(400, DSPACE_ERR + "BadUrl", f"no collection with handle {collection}")
         options = self._validate_headers(request, version)
+        on_behalf_of = options["on_behalf_of"]
+        if on_behalf_of and self.state.known_users is not None and on_behalf_of not in self.state.known_users:
+            # SWORDErrorException's status map: TargetOwnerUnknown is 401 in v1 and 403 in v2.
+            raise SwordFailure(
+                401 if version == 1 else 403, ERR + "TargetOwnerUnknown", f"unknown user {on_behalf_of!r}"
+            )
         limit = self.state.max_upload_size
         if limit and request.content_length and request.content_length > limit:
             raise SwordFailure(

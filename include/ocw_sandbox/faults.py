@@ -5,12 +5,15 @@ A fault is keyed by route name and fires ``times`` times (``None``: until cleare
 * ``status``: answer with ``status``, ``body`` and ``headers`` instead of the real handler;
 * ``hang``: hold the request ``seconds`` (default one hour) without answering;
 * ``reset``: drop the TCP connection without a response;
-* ``delay``: wait ``seconds`` and then answer normally.
+* ``delay``: wait ``seconds`` and then answer normally;
+* ``replace``: let the real handler do its work, then answer with ``status``, ``body`` and ``headers`` instead
+  (a gateway that gave up waiting while the service behind it finished, e.g. a 504 after a deposit landed).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-FAULT_KINDS = {"status", "hang", "reset", "delay"}
+FAULT_KINDS = {"status", "hang", "reset", "delay", "replace"}
 CONTROL_PREFIX = "/_sandbox"
 
 
@@ -95,6 +98,10 @@ async def fault_middleware(request: web.Request, handler) -> web.StreamResponse:
     if request.path.startswith(CONTROL_PREFIX):
         return await handler(request)
     fault = request.app[FAULTS].take(route_name(request))
+    if fault is not None and fault.kind == "replace":
+        with contextlib.suppress(web.HTTPException):  # the real answer is dropped either way
+            await handler(request)
+        return web.Response(status=fault.status, text=fault.body, headers=fault.headers)
     if fault is not None:
         response = await apply_fault(request, fault)
         if response is not None:

@@ -8,7 +8,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from ocw_operators.dag_defaults import DAG_TIMEZONE
 from tests.ocw_operators.retirement.sandbox_env import (
     CMS_PASSWORD,
     CMS_USER,
@@ -19,13 +21,14 @@ from tests.ocw_operators.retirement.sandbox_env import (
     Sandbox,
 )
 
-# Every run in the session gets its own logical date, at 02:00 UTC so it fits the daily harvest's timetable.
-_FIRST_LOGICAL_DATE = dt.datetime(2026, 6, 1, 2, tzinfo=dt.UTC)
+# Every run in the session gets its own logical date, at 02:00 in the DAGs' timezone so it fits the daily harvest's
+# timetable (adding days to a zone-aware datetime keeps the wall-clock time).
+_FIRST_LOGICAL_DATE = dt.datetime(2026, 6, 1, 2, tzinfo=ZoneInfo(DAG_TIMEZONE))
 _RUN_NUMBERS = itertools.count()
 
 
 def next_logical_date() -> dt.datetime:
-    return _FIRST_LOGICAL_DATE + dt.timedelta(days=next(_RUN_NUMBERS))
+    return (_FIRST_LOGICAL_DATE + dt.timedelta(days=next(_RUN_NUMBERS))).astimezone(dt.UTC)
 
 
 def task_states(dag_run) -> dict[tuple[str, int], str]:

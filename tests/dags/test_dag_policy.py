@@ -94,3 +94,47 @@ def test_parsing_does_no_io_and_is_fast(dag_file):
 def test_plugins_airflowignore_keeps_the_package_out_of_the_plugin_loader():
     ignored = (ROOT / "plugins" / ".airflowignore").read_text().split()
     assert "ocw_operators/" in ignored
+
+
+def _params(dag):
+    return [(name, dag.params.get_param(name)) for name in dag.params]
+
+
+@pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)
+def test_every_param_has_a_title_and_a_description(dag_bag, dag_file):
+    dag = dag_bag.dags[dag_file.stem]
+    for name, param in _params(dag):
+        where = f"{dag.dag_id}: Param {name}"
+        assert (param.schema.get("title") or "").strip(), f"{where} needs a title (the form's label)"
+        description = (param.description or param.schema.get("description_md") or "").strip()
+        assert len(description) >= 20, f"{where} needs a description (the help text under the field)"
+        assert "type" in param.schema, f"{where} needs a type (the form decides required/optional from it)"
+
+
+@pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)
+def test_optional_params_are_optional_in_the_form(dag_bag, dag_file):
+    """The trigger form marks a typed field required unless its type allows null (Airflow's params docs), so a
+    Param that may be left empty, and every switch, allows null; the operators read null as empty or off."""
+    dag = dag_bag.dags[dag_file.stem]
+    for name, param in _params(dag):
+        types = param.schema["type"] if isinstance(param.schema["type"], list) else [param.schema["type"]]
+        empty_default = param.value is None or param.value == [] or "boolean" in types
+        if empty_default:
+            assert "null" in types, f"{dag.dag_id}: Param {name} is optional, so its type must allow null"
+
+
+@pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)
+def test_choices_read_as_words(dag_bag, dag_file):
+    dag = dag_bag.dags[dag_file.stem]
+    for name, param in _params(dag):
+        schema = param.schema
+        where = f"{dag.dag_id}: Param {name}"
+        choices = schema.get("enum") or schema.get("examples") or []
+        if schema.get("type") == "array" and (schema.get("items") or {}).get("enum"):
+            # A list of fixed choices is a multi-select only when the schema itself names them.
+            assert schema.get("examples") == schema["items"]["enum"], f"{where}: set examples to the choices"
+            choices = schema["examples"]
+        if choices:
+            shown = schema.get("values_display") or {}
+            missing = [choice for choice in choices if not str(shown.get(str(choice), "")).strip()]
+            assert not missing, f"{where}: values_display must name every choice, missing {missing}"

@@ -88,3 +88,57 @@ def test_disabled_check_skips_without_touching_the_db(
     assert run.state == "success"
     with session_scope(archive_engine) as session:
         assert session.scalars(select(ExternalResource.status)).one() == "unchecked"
+
+
+def _checked_asset_extras(run_id: str) -> list[dict]:
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+    from sqlalchemy import select as sa_select
+
+    with create_session() as session:
+        events = session.scalars(
+            sa_select(AssetEvent).where(
+                AssetEvent.source_dag_id == "external_resource_check", AssetEvent.source_run_id == run_id
+            )
+        ).all()
+        return [dict(event.extra or {}) for event in events if event.asset.uri == "ocw://external-resources/checked"]
+
+
+@pytest.mark.parametrize(("batch_size", "batches"), [(100, "1 batch"), (2, "3 batches")], ids=["one", "three"])
+def test_summary_adds_up_every_batch(
+    airflow_db, archive_db_conn, archive_engine, link_farm, dag_bag, monkeypatch, capfd, batch_size, batches
+):
+    # With one mapped batch, pulling the mapped task's XCom by a single task id gives that batch's dict, whose
+    # keys a summary that expects a list would count letter by letter.
+    monkeypatch.setenv("AIRFLOW_VAR_LINK_CHECK_TIMEOUT_SECONDS", "5")
+    monkeypatch.setenv("AIRFLOW_VAR_LINK_CHECK_BATCH_SIZE", str(batch_size))
+    base = link_farm[0]
+    urls = [f"{base}/ok", f"{base}/redirect/1", f"{base}/status/404", f"{base}/status/500", f"{base}/status/403"]
+    with session_scope(archive_engine) as session:
+        import_records(session, [ResourceRecord(stable_uuid("course-s", url), "course-s", url, "s") for url in urls])
+    capfd.readouterr()
+
+    run = dag_bag.dags["external_resource_check"].test(run_conf={"site_filter": ["course-s"], "exclude": []})
+
+    logged = capfd.readouterr().out
+    assert run.state == "success"
+    assert len([ti for ti in run.get_task_instances() if ti.task_id == "check_batch"]) == int(batches.split()[0])
+    assert _checked_asset_extras(run.run_id) == [{"counts": {"valid": 2, "broken": 2, "unchecked": 1}}]
+    assert f"Link check finished: 5 resources checked in {batches}: 2 valid, 2 broken, 1 unchecked." in logged
+    assert f"Selected 5 external resources to check (sites: course-s; excluded: none), in {batches}" in logged
+    if batches == "1 batch":
+        assert "Checked 5 resources: 2 valid, 2 broken, 1 unchecked." in logged
+
+
+def test_emptied_form_fields_check_every_site(airflow_db, archive_db_conn, archive_engine, link_farm, dag_bag):
+    # The trigger form sends null for an optional field the operator emptied.
+    urls = [f"{link_farm[0]}/ok", f"{link_farm[1]}/ok"]
+    records = [ResourceRecord(stable_uuid(site, url), site, url, site) for site, url in zip("ab", urls, strict=True)]
+    with session_scope(archive_engine) as session:
+        import_records(session, records)
+
+    run = dag_bag.dags["external_resource_check"].test(run_conf={"site_filter": None, "exclude": None})
+
+    assert run.state == "success"
+    with session_scope(archive_engine) as session:
+        assert sorted(session.scalars(select(ExternalResource.status))) == ["valid", "valid"]

@@ -103,16 +103,49 @@ def test_commit_run_creates_resources_and_emits_their_ids(
     assert _count(archive_db_conn, "external_resource") == 15
 
 
-def test_dry_run_without_report_fails_clearly_and_announces_nothing(
-    airflow_db, archive_db_conn, import_dag, sites_dir, monkeypatch
+# The form's defaults, and the same form with every optional field emptied (sent as null).
+EMPTIED_FORM = {
+    "commit": None,
+    "out_csv": None,
+    "published_only": None,
+    "add_external_license_warning": None,
+    "no_external_license_warning": None,
+    "sites_dir": None,
+    "site_names": None,
+}
+
+
+@pytest.mark.parametrize("conf", [None, EMPTIED_FORM], ids=["defaults", "emptied-form"])
+def test_trigger_without_conf_is_a_dry_run_that_keeps_its_report(
+    airflow_db, archive_db_conn, sites_dir, monkeypatch, tmp_path, capfd, conf
 ):
-    dag_run = import_dag.test(
-        run_conf={"sites_dir": str(sites_dir)}, logical_date=dt.datetime(2026, 3, 3, tzinfo=dt.UTC)
-    )
-    assert str(dag_run.state) == "failed"
-    assert _states(dag_run) == {"import_external_resources": "failed", "announce_new_resources": "skipped"}
+    # A fresh DAG object, so no earlier run's conf lingers in its params: exactly what the form's defaults give.
+    from airflow.dag_processing.dagbag import DagBag
+
+    import_dag = DagBag(dag_folder=str(ROOT / "dags")).dags["external_resource_import"]
+    monkeypatch.setenv("AIRFLOW_VAR_OCW_SITES_DIR", str(sites_dir))
+    monkeypatch.setenv("AIRFLOW_VAR_OCW_DATA_DIR", str(tmp_path / "data"))
+    before = {path: path.read_bytes() for path in sites_dir.rglob("*") if path.is_file()}
+    capfd.readouterr()
+
+    dag_run = import_dag.test(run_conf=conf, logical_date=dt.datetime(2026, 3, 3, tzinfo=dt.UTC))
+
+    logged = capfd.readouterr().out
+    assert str(dag_run.state) == "success"
+    assert _states(dag_run) == {"import_external_resources": "success", "announce_new_resources": "skipped"}
+    # Named after the run, with the run id's ':' and '+' made safe for a file name.
+    assert ":" in dag_run.run_id and "+" in dag_run.run_id
+    (report,) = (tmp_path / "data" / "reports" / "external_resource_import").iterdir()
+    assert report.name.startswith(dag_run.run_id.split("T")[0]) and report.suffix == ".csv"
+    assert ":" not in report.name and "+" not in report.name
+    rows = report.read_text().splitlines()
+    assert rows[0].startswith("site_name,") and len(rows) > 15
+    assert f"to {report}." in logged
+    assert "Dry run over 2 sites (2 skipped, 0 with errors): 17 links and 4 menu items would be converted, " in logged
+    assert "creating 15 external resources" in logged
+    assert "Nothing was saved and no site file was changed" in logged
     assert _count(archive_db_conn, "external_resource") == 0
-    assert "resource_link" not in (sites_dir / "18.06-spring-2010" / "content" / "_index.md").read_text()
+    assert {path: path.read_bytes() for path in sites_dir.rglob("*") if path.is_file()} == before
 
 
 def test_site_errors_fail_the_run_but_resources_created_are_still_announced(

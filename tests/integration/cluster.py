@@ -286,6 +286,9 @@ class LocalCeleryCluster:
                 "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
                 "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),
                 "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
+                # The backfill tests state their logical dates in UTC; this also proves the setting reaches the
+                # dag-processor. Local-time schedules (the default) are tested in tests/dags/test_schedules.py.
+                "OCW_DAG_TIMEZONE": "UTC",
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.api_port}/execution/",

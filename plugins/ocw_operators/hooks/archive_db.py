@@ -9,10 +9,13 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.log import mask_secret
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session
 
+from ocw_operators.connection_forms import ARCHIVE_DB, ExtraFieldError
 from ocw_operators.db.engine import make_engine, session_scope
 from ocw_operators.db.migrate import pending_heads
 
@@ -26,13 +29,17 @@ def _engine_for(url: str) -> Engine:
 def sqlalchemy_url_from_connection(conn: Any) -> str:
     """Build a SQLAlchemy URL from an Airflow Connection.
 
-    ``extra.sqlalchemy_url`` wins when set. Otherwise ``sqlite`` connections take the database file from
+    ``extra.sqlalchemy_url`` wins when set; the Connection's password completes a URL that has none (so the
+    password can live in the masked Password field). Otherwise ``sqlite`` connections take the database file from
     ``host`` (as Airflow's SqliteHook does) and ``postgres`` connections use login/password/host/port/schema.
     """
-    extra = conn.extra_dejson or {}
-    if extra.get("sqlalchemy_url"):
-        return str(extra["sqlalchemy_url"])
     conn_type = (conn.conn_type or "").lower()
+    try:
+        extra = ARCHIVE_DB.parse_extra(conn.conn_id, conn.extra_dejson, warn_unused=conn_type == ARCHIVE_DB.conn_type)
+    except ExtraFieldError as error:
+        raise AirflowException(str(error)) from None
+    if extra["sqlalchemy_url"]:
+        return _with_password(conn.conn_id, extra["sqlalchemy_url"], conn.password)
     if conn_type == "sqlite":
         path = conn.host or conn.schema
         if not path:
@@ -53,6 +60,17 @@ def sqlalchemy_url_from_connection(conn: Any) -> str:
     )
 
 
+def _with_password(conn_id: str, url: str, password: str | None) -> str:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        # SQLAlchemy's message would not quote the URL either, but say which Connection it is.
+        raise AirflowException(f"Connection {conn_id!r}: extra.sqlalchemy_url is not a SQLAlchemy URL") from None
+    if parsed.password or not password:
+        return url
+    return parsed.set(password=password).render_as_string(hide_password=False)
+
+
 class ArchiveDbHook(BaseHook):
     """SQLAlchemy access to the archive state DB: the pipelines' system of record.
 
@@ -69,7 +87,12 @@ class ArchiveDbHook(BaseHook):
         self.archive_db_conn_id = archive_db_conn_id
 
     def sqlalchemy_url(self) -> str:
-        return sqlalchemy_url_from_connection(self.get_connection(self.archive_db_conn_id))
+        url = sqlalchemy_url_from_connection(self.get_connection(self.archive_db_conn_id))
+        password = make_url(url).password
+        if password:
+            # A password written into extra.sqlalchemy_url is not a Connection password: Airflow would not mask it.
+            mask_secret(str(password))
+        return url
 
     def get_conn(self) -> Engine:
         return _engine_for(self.sqlalchemy_url())
@@ -89,17 +112,21 @@ class ArchiveDbHook(BaseHook):
             )
 
     def test_connection(self) -> tuple[bool, str]:
+        password, engine = None, None
         try:
-            with self.get_conn().connect() as connection:
+            url = self.sqlalchemy_url()
+            password = make_url(url).password
+            # Not the cached per-process engine: the UI's Test button tries URLs that may never be used again.
+            engine = make_engine(url)
+            with engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
+            missing = pending_heads(engine)
         except Exception as error:
-            return False, str(error)
-        return True, "Connection successfully tested"
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return {
-            "hidden_fields": [],
-            "relabeling": {"host": "Host (PostgreSQL) or database file path (SQLite)", "schema": "Database"},
-            "placeholders": {"extra": '{"sqlalchemy_url": "postgresql+psycopg2://user@host/ocw_archive"}'},
-        }
+            message = f"{error.__class__.__name__}: {error}"
+            return False, message.replace(str(password), "***") if password else message
+        finally:
+            if engine is not None:
+                engine.dispose()
+        if missing:
+            return True, f"Connected; the archive DB still needs `python -m ocw_operators db upgrade` ({len(missing)})"
+        return True, "Connected; the archive DB schema is up to date"

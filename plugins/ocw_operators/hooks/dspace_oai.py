@@ -12,21 +12,21 @@ from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowException
 from airflow.sdk.log import mask_secret
 
+from ocw_operators.connection_forms import DSPACE_OAI, ExtraFieldError, ExtraValues
 from ocw_operators.oai.client import OaiClient, OaiClientSettings, redact_url
 from ocw_operators.oai.protocol import ListPage, OaiRecord, OaiSet, RepositoryInfo
 
-DEFAULT_PATH = "/oai/request"
-# Connection extra keys that tune the client, with the type each must have.
-_CLIENT_EXTRAS: dict[str, type] = {
-    "http_method": str,
-    "connect_timeout": float,
-    "read_timeout": float,
-    "total_timeout": float,
-    "max_503_retries": int,
-    "default_retry_after": float,
-    "max_retry_after": float,
-    "max_response_bytes": int,
-}
+# Connection extra fields that tune the client (OaiClientSettings takes them under the same names).
+_CLIENT_EXTRAS = (
+    "http_method",
+    "connect_timeout",
+    "read_timeout",
+    "total_timeout",
+    "max_503_retries",
+    "default_retry_after",
+    "max_retry_after",
+    "max_response_bytes",
+)
 
 
 class DSpaceOaiHook(BaseHook):
@@ -34,7 +34,8 @@ class DSpaceOaiHook(BaseHook):
 
     The Connection gives the endpoint: ``host`` is either the whole base URL (``https://dspace.mit.edu/oai/request``)
     or a host name completed by ``schema`` (URL scheme, default https), ``port`` and ``extra.path`` (default
-    ``/oai/request``). ``login``/``password``, when set, are sent as HTTP Basic auth. ``extra`` may also hold
+    ``/oai/request``). ``login``/``password``, when set, are sent as HTTP Basic auth. ``extra`` (declared, with
+    its defaults, in :data:`ocw_operators.connection_forms.DSPACE_OAI`) may also hold
     ``set_spec`` (e.g. ``col_1721.1_33971``), ``metadata_prefix`` (default ``oai_dc``) and the client limits:
     ``http_method``, ``connect_timeout``, ``read_timeout``, ``total_timeout``, ``max_503_retries``,
     ``default_retry_after``, ``max_retry_after``, ``max_response_bytes``.
@@ -59,22 +60,17 @@ class DSpaceOaiHook(BaseHook):
         self.dspace_oai_conn_id = dspace_oai_conn_id
         self._sleep = sleep
         self._client: OaiClient | None = None
-        self._extra: dict[str, Any] | None = None
+        self._extra: ExtraValues | None = None
 
     # --- configuration from the Connection (read lazily, at run time) ----------------------------------
 
-    def _connection_settings(self) -> tuple[OaiClientSettings, dict[str, Any], tuple[str, str] | None]:
+    def _connection_settings(self) -> tuple[OaiClientSettings, ExtraValues, tuple[str, str] | None]:
         conn = self.get_connection(self.dspace_oai_conn_id)
-        extra = dict(conn.extra_dejson or {})
-        options: dict[str, Any] = {}
-        for name, kind in _CLIENT_EXTRAS.items():
-            if name in extra and extra[name] not in (None, ""):
-                try:
-                    options[name] = kind(extra[name])
-                except (TypeError, ValueError) as error:
-                    raise AirflowException(
-                        f"Connection {self.dspace_oai_conn_id!r}: extra.{name} must be a {kind.__name__}"
-                    ) from error
+        try:
+            extra = DSPACE_OAI.parse_extra(self.dspace_oai_conn_id, conn.extra_dejson)
+        except ExtraFieldError as error:
+            raise AirflowException(str(error)) from None
+        options = {name: extra[name] for name in _CLIENT_EXTRAS}
         try:
             settings = OaiClientSettings(base_url=self._base_url(conn, extra), **options)
         except ValueError as error:
@@ -83,7 +79,7 @@ class DSpaceOaiHook(BaseHook):
         return settings, extra, auth
 
     @staticmethod
-    def _base_url(conn: Any, extra: dict[str, Any]) -> str:
+    def _base_url(conn: Any, extra: ExtraValues) -> str:
         host = (conn.host or "").strip()
         if not host:
             raise AirflowException(f"Connection {conn.conn_id!r} needs host (the OAI-PMH base URL or host name)")
@@ -95,7 +91,7 @@ class DSpaceOaiHook(BaseHook):
             return host
         scheme = conn.schema or "https"
         port = f":{conn.port}" if conn.port else ""
-        path = str(extra.get("path") or DEFAULT_PATH)
+        path = extra["path"] or "/oai/request"
         return f"{scheme}://{host}{port}/{path.lstrip('/')}"
 
     def get_conn(self) -> OaiClient:
@@ -117,12 +113,12 @@ class DSpaceOaiHook(BaseHook):
     @property
     def set_spec(self) -> str:
         self.get_conn()
-        return str((self._extra or {}).get("set_spec") or "")
+        return (self._extra or {}).get("set_spec") or ""
 
     @property
     def metadata_prefix(self) -> str:
         self.get_conn()
-        return str((self._extra or {}).get("metadata_prefix") or "oai_dc")
+        return (self._extra or {}).get("metadata_prefix") or "oai_dc"
 
     # --- verbs ------------------------------------------------------------------------------------------
 
@@ -147,14 +143,3 @@ class DSpaceOaiHook(BaseHook):
         except Exception as error:
             return False, f"{error.__class__.__name__}: {error}"
         return True, f"OAI-PMH repository {info.repository_name!r} (granularity {info.granularity})"
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return {
-            "hidden_fields": [],
-            "relabeling": {"host": "Base URL or host", "schema": "URL scheme (when host is a host name)"},
-            "placeholders": {
-                "host": "https://dspace.mit.edu/oai/request",
-                "extra": '{"set_spec": "col_1721.1_33971", "max_503_retries": 5, "read_timeout": 120}',
-            },
-        }

@@ -8,21 +8,23 @@ from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowException
 from airflow.sdk.log import mask_secret
 
-from ocw_operators.retirement.sword import CollectionMap, SwordClient, SwordSettings
+from ocw_operators.connection_forms import DSPACE_SWORD, ExtraFieldError, ExtraValues
+from ocw_operators.retirement.sword import CollectionMap, CollectionMapError, SwordClient, SwordSettings
 
 
 class DSpaceSwordHook(BaseHook):
     """Deposits METS SIP zips into DSpace over SWORD v1 or v2, with HTTP Basic auth from the Connection.
 
     Connection fields: ``host`` (``https://dspace.mit.edu`` or a bare host with ``schema`` and ``port``),
-    ``login``/``password`` (the depositing e-person). ``extra`` (all optional):
+    ``login``/``password`` (the depositing e-person). ``extra`` (all optional; the form and the types are declared
+    in :data:`ocw_operators.connection_forms.DSPACE_SWORD`):
 
     * ``sword_version``: 1 (default; ``/sword/deposit/<handle>``) or 2 (``/swordv2/collection/<handle>``);
     * ``on_behalf_of``: e-person to deposit on behalf of (mediated deposit);
     * ``connect_timeout`` (s, default 10) and ``read_timeout`` (s, default 900: DSpace ingests before answering);
-    * ``deposit_path``: overrides the deposit path prefix;
-    * ``collections``: ``{"<department>": "<collection handle>"}``, or ``collections_file``: a path to a JSON
-      or XML mapping (OCW's DepositURILookup).
+    * ``deposit_path``: overrides the deposit path prefix; ``verbose`` (default true): ask for verbose receipts;
+    * ``collections``: ``{"<department>": "<collection handle>"}`` (an object or its JSON text), or
+      ``collections_file``: a path to a JSON or XML mapping (OCW's DepositURILookup).
 
     :param dspace_sword_conn_id: the Airflow Connection id.
     """
@@ -36,7 +38,7 @@ class DSpaceSwordHook(BaseHook):
         super().__init__(**kwargs)
         self.dspace_sword_conn_id = dspace_sword_conn_id
 
-    def _settings_and_extra(self) -> tuple[SwordSettings, dict[str, Any]]:
+    def _settings_and_extra(self) -> tuple[SwordSettings, ExtraValues]:
 
         conn = self.get_connection(self.dspace_sword_conn_id)
         if not conn.host:
@@ -46,7 +48,10 @@ class DSpaceSwordHook(BaseHook):
                 f"Connection {self.dspace_sword_conn_id!r} needs login and password (SWORD Basic auth)"
             )
         mask_secret(conn.password)
-        extra = conn.extra_dejson or {}
+        try:
+            extra = DSPACE_SWORD.parse_extra(self.dspace_sword_conn_id, conn.extra_dejson)
+        except ExtraFieldError as error:
+            raise AirflowException(str(error)) from None
         base_url = conn.host if "://" in conn.host else f"{conn.schema or 'https'}://{conn.host}"
         if conn.port and "://" not in conn.host:
             base_url += f":{conn.port}"
@@ -55,12 +60,12 @@ class DSpaceSwordHook(BaseHook):
                 base_url=base_url.rstrip("/"),
                 username=conn.login,
                 password=conn.password,
-                version=int(extra.get("sword_version", 1)),
-                on_behalf_of=extra.get("on_behalf_of") or None,
-                connect_timeout=float(extra.get("connect_timeout", 10)),
-                read_timeout=float(extra.get("read_timeout", 900)),
-                deposit_path=extra.get("deposit_path") or None,
-                verbose=bool(extra.get("verbose", True)),
+                version=extra["sword_version"],
+                on_behalf_of=extra["on_behalf_of"] or None,
+                connect_timeout=extra["connect_timeout"],
+                read_timeout=extra["read_timeout"],
+                deposit_path=extra["deposit_path"] or None,
+                verbose=extra["verbose"],
             )
         except (TypeError, ValueError) as error:
             raise AirflowException(f"Connection {self.dspace_sword_conn_id!r} has an invalid extra: {error}") from None
@@ -75,9 +80,9 @@ class DSpaceSwordHook(BaseHook):
         """The department -> collection mapping from ``extra.collections`` or ``extra.collections_file``."""
 
         extra = self._settings_and_extra()[1]
-        if extra.get("collections_file"):
+        if extra["collections_file"]:
             return CollectionMap.from_file(extra["collections_file"])
-        if isinstance(extra.get("collections"), dict) and extra["collections"]:
+        if extra["collections"]:
             return CollectionMap(extra["collections"])
         raise AirflowException(
             f"Connection {self.dspace_sword_conn_id!r} maps no department to a collection; "
@@ -85,19 +90,17 @@ class DSpaceSwordHook(BaseHook):
         )
 
     def test_connection(self) -> tuple[bool, str]:
+        """Fetch the service document with the Connection's credentials and check the collection mapping."""
         try:
-            status = self.get_conn().service_document()
+            client = self.get_conn()
+            status = client.service_document()
         except Exception as error:
             return False, f"{error.__class__.__name__}: {error}"
-        return status == 200, f"SWORD service document answered HTTP {status}"
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return {
-            "hidden_fields": [],
-            "relabeling": {"host": "DSpace base URL", "login": "SWORD user (e-person)"},
-            "placeholders": {
-                "host": "https://dspace.mit.edu",
-                "extra": '{"sword_version": 1, "collections": {"history": "1721.1/33971"}, "read_timeout": 900}',
-            },
-        }
+        answered = f"SWORD v{client.settings.version} service document answered HTTP {status}"
+        if status != 200:
+            return False, answered
+        try:
+            mapped = len(self.collection_map())
+        except (AirflowException, CollectionMapError) as error:
+            return False, f"{answered}, but the collection mapping is unusable: {error}"
+        return True, f"{answered}; {mapped} department(s) mapped to collections"

@@ -8,6 +8,7 @@ from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowException
 from airflow.sdk.log import mask_secret
 
+from ocw_operators.connection_forms import OCW_CMS, ExtraFieldError
 from ocw_operators.retirement.cms import CmsClient, CmsSettings
 
 
@@ -18,7 +19,8 @@ class OcwCmsHook(BaseHook):
     ``login``/``password`` (the CMS account the engines use). ``extra`` (optional): ``auth_style``
     (``form``: credentials in POST bodies and HTTP Basic on GETs, the default; ``basic``; ``query``: the legacy
     ``__ac_name``/``__ac_password`` query string, redacted from every message), ``connect_timeout`` (s, 10) and
-    ``read_timeout`` (s, 120). The password is masked in task logs; errors carry URLs without query strings.
+    ``read_timeout`` (s, 120), declared in :data:`ocw_operators.connection_forms.OCW_CMS`. The password is masked in
+    task logs; errors carry URLs without query strings.
 
     :param ocw_cms_conn_id: the Airflow Connection id.
     """
@@ -39,7 +41,10 @@ class OcwCmsHook(BaseHook):
         if not conn.host or not conn.login or not conn.password:
             raise AirflowException(f"Connection {self.ocw_cms_conn_id!r} needs host, login and password")
         mask_secret(conn.password)
-        extra = conn.extra_dejson or {}
+        try:
+            extra = OCW_CMS.parse_extra(self.ocw_cms_conn_id, conn.extra_dejson)
+        except ExtraFieldError as error:
+            raise AirflowException(str(error)) from None
         base_url = conn.host if "://" in conn.host else f"{conn.schema or 'https'}://{conn.host}"
         if conn.port and "://" not in conn.host:
             base_url += f":{conn.port}"
@@ -48,9 +53,9 @@ class OcwCmsHook(BaseHook):
                 base_url=base_url.rstrip("/"),
                 username=conn.login,
                 password=conn.password,
-                auth_style=extra.get("auth_style", "form"),
-                connect_timeout=float(extra.get("connect_timeout", 10)),
-                read_timeout=float(extra.get("read_timeout", 120)),
+                auth_style=extra["auth_style"],
+                connect_timeout=extra["connect_timeout"],
+                read_timeout=extra["read_timeout"],
             )
             return CmsClient(settings)
         except (TypeError, ValueError) as error:
@@ -62,11 +67,3 @@ class OcwCmsHook(BaseHook):
         except Exception as error:
             return False, f"{error.__class__.__name__}: {error}"
         return True, f"Retirement queue holds {len(queue)} course(s)"
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return {
-            "hidden_fields": [],
-            "relabeling": {"host": "CMS base URL", "login": "CMS user"},
-            "placeholders": {"host": "https://ocwcms.mit.edu", "extra": '{"auth_style": "form", "read_timeout": 120}'},
-        }

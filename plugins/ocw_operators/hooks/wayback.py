@@ -8,9 +8,9 @@ from typing import Any
 from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
+from ocw_operators.connection_forms import WAYBACK_SPN2
 from ocw_operators.wayback.spn2 import (
     DEFAULT_BASE_URL,
-    DEFAULT_TIMEOUT_SECONDS,
     AsyncSpn2Client,
     CaptureSubmission,
     JobStatus,
@@ -25,7 +25,7 @@ def spn2_settings_from_connection(conn: Any) -> Spn2Settings:
 
     ``host`` may be a full URL (``https://web.archive.org``) or a bare host with ``schema`` (http/https) and
     ``port``; everything defaults to https://web.archive.org. ``login`` is the S3 access key, ``password`` the
-    secret, ``extra.timeout`` the per-request timeout in seconds.
+    secret, ``extra.timeout`` the per-request timeout in seconds (:data:`ocw_operators.connection_forms.WAYBACK_SPN2`).
     """
     host = (conn.host or "").strip().rstrip("/")
     if not host:
@@ -37,11 +37,8 @@ def spn2_settings_from_connection(conn: Any) -> Spn2Settings:
         base_url = f"{scheme}://{host}"
     if conn.port and "://" in base_url and base_url.count(":") < 2:
         base_url = f"{base_url}:{conn.port}"
-    extra = conn.extra_dejson or {}
-    try:
-        timeout = float(extra.get("timeout", DEFAULT_TIMEOUT_SECONDS))
-    except (TypeError, ValueError):
-        raise ValueError(f"Connection {conn.conn_id!r}: extra.timeout must be a number of seconds") from None
+    # ExtraFieldError is a ValueError, like Spn2Settings' own refusals.
+    timeout = WAYBACK_SPN2.parse_extra(conn.conn_id, conn.extra_dejson)["timeout"]
     return Spn2Settings(base_url=base_url, access_key=conn.login or "", secret=conn.password or "", timeout=timeout)
 
 
@@ -123,11 +120,3 @@ class WaybackHook(BaseHook):
         except ValueError as error:
             return False, str(error)
         return True, "SPN2 answered the status request"
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        return {
-            "hidden_fields": [],
-            "relabeling": {"login": "S3 access key", "password": "S3 secret key", "host": "Base URL"},
-            "placeholders": {"host": DEFAULT_BASE_URL, "extra": '{"timeout": 30}'},
-        }

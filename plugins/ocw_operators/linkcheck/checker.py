@@ -37,6 +37,7 @@ from yarl import URL
 
 from ocw_operators.db.models import ResourceStatus
 from ocw_operators.linkcheck.rules import classify_response
+from ocw_operators.resources.urls import redact_userinfo
 
 USER_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/114.0.0.0 Safari/537.36"
@@ -75,13 +76,19 @@ class CheckSettings:
             raise ValueError(f"CheckSettings.max_redirects must not be negative, got {self.max_redirects!r}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class LinkCheckResult:
     resource_id: int
-    url: str
+    url: str  # as stored, credentials included: never log it as is (its repr leaves them out)
     status: ResourceStatus
     response_code: int | None
     error: str  # "" unless check_failed: short reason, e.g. "timeout after 30.0s", "invalid URL: ..."
+
+    def __repr__(self) -> str:
+        return (
+            f"LinkCheckResult(resource_id={self.resource_id}, url={redact_userinfo(self.url)!r}, "
+            f"status={self.status.value!r}, response_code={self.response_code}, error={self.error!r})"
+        )
 
 
 class LinkCheckError(Exception):
@@ -116,8 +123,12 @@ def host_key(url: URL) -> str:
 
 
 def describe_error(error: BaseException, settings: CheckSettings) -> str:
-    """A short, secret-free reason for a failed check (no URL, so no embedded credentials)."""
-    return _reason(error, settings)[:MAX_ERROR_LENGTH]
+    """A short, secret-free reason for a failed check (stored in ``check_error``).
+
+    The reasons name no URL, but an exception's own text may quote one (with its ``user:password@``): that
+    userinfo is removed whatever the exception.
+    """
+    return redact_userinfo(_reason(error, settings))[:MAX_ERROR_LENGTH]
 
 
 def _reason(error: BaseException, settings: CheckSettings) -> str:  # noqa: PLR0911 - one line per failure kind

@@ -13,6 +13,8 @@ in mitodl/ocw-studio:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from ocw_operators.db.models import ResourceStatus
 
 RESOURCE_BROKEN_STATUS_START = 400
@@ -34,3 +36,15 @@ def classify_response(status_code: int | None) -> ResourceStatus:
     if is_broken_status(status_code):
         return ResourceStatus.BROKEN
     return ResourceStatus.VALID
+
+
+def describe_counts(counts: Mapping[str, int]) -> str:
+    """Status counts for a log line: ``"93 valid, 5 broken, 2 unchecked"``, then failures and anything else."""
+    parts = [f"{counts.get(status, 0)} {status}" for status in (ResourceStatus.VALID, ResourceStatus.BROKEN)]
+    parts.append(f"{counts.get(ResourceStatus.UNCHECKED, 0)} unchecked")
+    failed = counts.get(ResourceStatus.CHECK_FAILED, 0)
+    if failed:
+        parts.append(f"{failed} could not be checked")
+    known = {str(status) for status in ResourceStatus}
+    parts.extend(f"{count} {name}" for name, count in counts.items() if name not in known and count)
+    return ", ".join(parts)

@@ -161,14 +161,14 @@ class OaiHarvester:
         granularity = granularity or self.client.identify().granularity
         start = self._start_or_resume(request, granularity, airflow_run_id)
         log.info(
-            "OAI harvest run %d (%s) %s set=%r from=%r until=%r%s",
+            "OAI harvest run %d: %s %s of %s from %s until %s%s",
             start.run_id,
             request.mode,
             self.scope.verb,
-            self.scope.set_spec,
-            start.from_text,
-            start.until_text,
-            " resumed from its resumption token" if start.token else "",
+            f"set {self.scope.set_spec}" if self.scope.set_spec else "every set",
+            start.from_text or "the first record",
+            start.until_text or "now",
+            ", resumed from its resumption token" if start.token else "",
         )
         token = start.token
         restarts = 0
@@ -335,7 +335,9 @@ class OaiHarvester:
             counted = update(OaiHarvestRun).where(OaiHarvestRun.id == run_id).values(vanished_items=len(vanished))
             session.execute(counted)
         if vanished:
-            log.warning("%d items vanished from the repository (expunged): %s", len(vanished), vanished[:20])
+            shown = ", ".join(f"hdl:{handle}" for handle in vanished[:20])
+            more = f" and {len(vanished) - 20} more" if len(vanished) > 20 else ""
+            log.warning("%d item(s) vanished from the repository (expunged): %s%s", len(vanished), shown, more)
 
     def _result(self, start: _RunStart) -> HarvestResult:
         with session_scope(self.engine) as session:

@@ -16,7 +16,9 @@ before it deposits the course. Outcomes per deposit:
 
 Every ``mark_*``/``finish_*`` call must be idempotent on the retirement side; :func:`reconcile` only reports
 deposits that ``deposits_to_reconcile`` still returns, so a flagged deposit is not flagged again once the
-retirement side has moved it to another state.
+retirement side has moved it to another state. The report names each course with its handle, and each flagged
+course with the reason recorded on its retirement record, in sentences for the task log
+(:meth:`ReconcileReport.summary`, :meth:`ReconcileReport.course_messages`).
 """
 
 from __future__ import annotations
@@ -65,12 +67,15 @@ class RetirementRecords(Protocol):
         """
         ...
 
-    def mark_withdrawn(self, course_id: str, handle: str, *, expunged: bool) -> None:
-        """DSpace withdrew (or expunged) the item this retirement deposited."""
+    def mark_withdrawn(self, course_id: str, handle: str, *, expunged: bool) -> str | None:
+        """DSpace withdrew (or expunged) the item this retirement deposited.
+
+        Returns the reason recorded, or None if nothing new was flagged (already flagged, or not this item).
+        """
         ...
 
-    def mark_missing(self, course_id: str, *, waited: dt.timedelta) -> None:
-        """The deposit never appeared in OAI-PMH within the allowed time."""
+    def mark_missing(self, course_id: str, *, waited: dt.timedelta) -> str | None:
+        """The deposit never appeared in OAI-PMH within the allowed time (returns as :meth:`mark_withdrawn`)."""
         ...
 
     def finish_workflow(self, course_id: str, handle: str) -> None:
@@ -101,9 +106,31 @@ class Outcome(StrEnum):
     NOT_YET_VISIBLE = "not_yet_visible"
 
 
+FLAGGED_OUTCOMES = (Outcome.WITHDRAWN, Outcome.EXPUNGED, Outcome.MISSING)
+_OUTCOME_WORDS = {
+    Outcome.PUBLISHED: "published",
+    Outcome.WITHDRAWN: "withdrawn",
+    Outcome.EXPUNGED: "expunged",
+    Outcome.WORKFLOW_FINISHED: "finished from DSpace's review workflow",
+    Outcome.MISSING: "missing",
+    Outcome.NOT_YET_VISIBLE: "not yet visible in OAI-PMH",
+}
+_FLAG_WORDS = {
+    Outcome.WITHDRAWN: "withdrawn in DSpace",
+    Outcome.EXPUNGED: "expunged from DSpace",
+    Outcome.MISSING: "missing from OAI-PMH",
+}
+
+
+def _hdl(handle: str | None) -> str:
+    return f"hdl:{handle}" if handle else "no handle yet"
+
+
 @dataclass
 class ReconcileReport:
     outcomes: dict[str, str] = field(default_factory=dict)  # course_id -> Outcome
+    handles: dict[str, str | None] = field(default_factory=dict)  # course_id -> handle (None: still in workflow)
+    reasons: dict[str, str | None] = field(default_factory=dict)  # flagged course_id -> reason (None: flagged before)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -111,6 +138,32 @@ class ReconcileReport:
 
     def as_dict(self) -> dict:
         return {"counts": self.counts, "outcomes": dict(sorted(self.outcomes.items()))}
+
+    def summary(self) -> str:
+        """One sentence: how many deposits were reconciled and what became of them."""
+        if not self.outcomes:
+            return "No deposit to reconcile with DSpace's OAI-PMH items"
+        counts = Counter(self.outcomes.values())
+        parts = [f"{counts[outcome]} {_OUTCOME_WORDS[outcome]}" for outcome in Outcome if counts[outcome]]
+        return f"Reconciled {len(self.outcomes)} deposit(s) with DSpace's OAI-PMH items: {', '.join(parts)}"
+
+    def course_messages(self) -> list[tuple[bool, str]]:
+        """``(is_flag, sentence)`` for every course whose outcome needs attention or changed something."""
+        messages = []
+        for course_id, outcome in sorted(self.outcomes.items()):
+            handle = _hdl(self.handles.get(course_id))
+            if outcome in FLAGGED_OUTCOMES:
+                reason = self.reasons.get(course_id)
+                if reason:
+                    text = f"{course_id} ({handle}): flagged {_FLAG_WORDS[Outcome(outcome)]}: {reason}"
+                else:
+                    text = f"{course_id} ({handle}): {_FLAG_WORDS[Outcome(outcome)]}; already flagged on its record"
+                messages.append((True, text))
+            elif outcome == Outcome.WORKFLOW_FINISHED:
+                messages.append(
+                    (False, f"{course_id}: DSpace's workflow archived the item as {handle}; handle set in the CMS")
+                )
+        return messages
 
 
 def reconcile(
@@ -124,8 +177,13 @@ def reconcile(
     report = ReconcileReport()
     for deposit in retirements.deposits_to_reconcile():
         outcome = _outcome(deposit, items, now=now, missing_after=missing_after)
-        _apply(retirements, deposit, outcome, items, now=now)
+        reason = _apply(retirements, deposit, outcome, items, now=now)
         report.outcomes[deposit.course_id] = outcome
+        report.handles[deposit.course_id] = deposit.handle
+        if outcome in FLAGGED_OUTCOMES:
+            report.reasons[deposit.course_id] = reason
+        elif outcome is Outcome.WORKFLOW_FINISHED:
+            report.handles[deposit.course_id] = items.handle_for_uri(deposit.course_uri or "")
     return report
 
 
@@ -153,13 +211,15 @@ def _apply(
     items: HarvestedItems,
     *,
     now: dt.datetime,
-) -> None:
+) -> str | None:
+    """Apply ``outcome``; return the reason a flag was recorded with (None when nothing was flagged)."""
     if outcome in (Outcome.WITHDRAWN, Outcome.EXPUNGED):
-        retirements.mark_withdrawn(deposit.course_id, deposit.handle or "", expunged=outcome is Outcome.EXPUNGED)
-    elif outcome is Outcome.WORKFLOW_FINISHED:
+        return retirements.mark_withdrawn(deposit.course_id, deposit.handle or "", expunged=outcome is Outcome.EXPUNGED)
+    if outcome is Outcome.WORKFLOW_FINISHED:
         retirements.finish_workflow(deposit.course_id, items.handle_for_uri(deposit.course_uri or "") or "")
     elif outcome is Outcome.MISSING:
-        retirements.mark_missing(deposit.course_id, waited=now - as_utc(deposit.deposited_at))
+        return retirements.mark_missing(deposit.course_id, waited=now - as_utc(deposit.deposited_at))
+    return None
 
 
 # --- the harvested side over the archive DB ----------------------------------------------------------------

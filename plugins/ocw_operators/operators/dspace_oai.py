@@ -15,7 +15,7 @@ from ocw_operators.hooks.archive_db import ArchiveDbHook
 from ocw_operators.hooks.dspace_oai import DSpaceOaiHook
 from ocw_operators.hooks.ocw_cms import OcwCmsHook
 from ocw_operators.oai.harvest import HarvestRequest, HarvestScope, OaiHarvester
-from ocw_operators.oai.reconcile import EngineHarvestedItems, Outcome, reconcile
+from ocw_operators.oai.reconcile import EngineHarvestedItems, reconcile
 from ocw_operators.oai.records import inclusive_until
 from ocw_operators.retirement.records import SqlRetirementRecords
 
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 # Airflow's DagRunType.BACKFILL_JOB value: runs created by `airflow backfill create`.
 BACKFILL_RUN_TYPE = "backfill"
 DEFAULT_OVERLAP = dt.timedelta(days=1)
-FLAGGED_OUTCOMES = (Outcome.WITHDRAWN, Outcome.EXPUNGED, Outcome.MISSING)
 
 
 def as_bool(value: Any) -> bool:
@@ -124,26 +123,17 @@ class DSpaceOaiHarvestOperator(BaseOperator):
         )
         request = self._request(context, info.granularity)
         self.log.info(
-            "Harvesting %s set=%r (%s; repository %r, granularity %s, deletedRecord %s)",
+            "Harvesting %s from %s (%s harvest; repository %s, granularity %s, deleted records: %s)",
+            f"set {scope.set_spec}" if scope.set_spec else "every set",
             scope.endpoint,
-            scope.set_spec,
             request.mode,
-            info.repository_name,
+            info.repository_name or "without a name",
             info.granularity,
             info.deleted_record,
         )
         harvester = OaiHarvester(archive.get_conn(), oai.get_conn(), scope)
         result = harvester.harvest(request, granularity=info.granularity, airflow_run_id=context.get("run_id"))
-        self.log.info(
-            "Harvest run %d: %d pages, %d records (%d deleted, %d rejected), %d restarts, watermark %s",
-            result.run_id,
-            result.pages,
-            result.records,
-            result.deleted_records,
-            result.rejected_records,
-            result.restarts,
-            result.watermark,
-        )
+        self.log.info("%s", harvest_message(result))
         return {**result.as_dict(), "set_spec": scope.set_spec}
 
     def _set_spec_or_none(self) -> str | None:
@@ -207,12 +197,12 @@ class DSpaceOaiReconcileOperator(BaseOperator):
         engine = ArchiveDbHook(self.archive_db_conn_id).get_conn()
         retirements = SqlRetirementRecords(engine, cms=OcwCmsHook(self.ocw_cms_conn_id).get_conn)
         report = reconcile(retirements, EngineHarvestedItems(engine), now=now, missing_after=missing_after)
-        self.log.info("Reconciliation outcomes: %s", report.counts)
-        for course_id, outcome in sorted(report.outcomes.items()):
-            if outcome in FLAGGED_OUTCOMES:
-                self.log.warning("%s: %s (flagged on its retirement record)", course_id, outcome)
-            elif outcome == Outcome.WORKFLOW_FINISHED:
-                self.log.info("%s: DSpace's workflow archived the item; handle recorded and set in the CMS", course_id)
+        self.log.info("%s", report.summary())
+        for is_flag, message in report.course_messages():
+            if is_flag:
+                self.log.warning("%s", message)
+            else:
+                self.log.info("%s", message)
         return report.as_dict()
 
     def _missing_after_days(self) -> int:
@@ -223,6 +213,17 @@ class DSpaceOaiReconcileOperator(BaseOperator):
         if days < 1:
             raise AirflowException("missing_after_days must be at least 1")
         return days
+
+
+def harvest_message(result: Any) -> str:
+    """A finished harvest run as a sentence for the task log."""
+    watermark = f"the watermark is now {result.watermark}" if result.watermark else "no watermark yet"
+    restarts = f", restarted {result.restarts} time(s) after a rejected resumption token" if result.restarts else ""
+    vanished = f"; {result.vanished_items} item(s) vanished from DSpace" if result.vanished_items else ""
+    return (
+        f"Harvest run {result.run_id} read {result.records} record(s) in {result.pages} page(s) "
+        f"({result.deleted_records} deleted, {result.rejected_records} rejected){restarts}{vanished}; {watermark}"
+    )
 
 
 def _is_backfill(dag_run: Any) -> bool:

@@ -11,6 +11,7 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowSkipException
 
 from ocw_operators.hooks.archive_db import ArchiveDbHook
+from ocw_operators.linkcheck.rules import describe_counts
 from ocw_operators.params import parse_names
 from ocw_operators.resources.store import (
     CHECK_BATCH_SIZE,
@@ -20,6 +21,7 @@ from ocw_operators.resources.store import (
     select_resource_ids,
 )
 from ocw_operators.settings import variable_flag, variable_number
+from ocw_operators.text import names, plural
 
 # Airflow's [core] max_map_length: a longer list would fail the mapping; batches grow instead.
 MAX_MAPPED_BATCHES = 1024
@@ -65,16 +67,21 @@ class ListResourceBatchesOperator(BaseOperator):
             raise AirflowSkipException("External resource checks are disabled (ENABLE_CHECK_EXTERNAL_RESOURCE_TASK)")
         hook = ArchiveDbHook(self.archive_db_conn_id)
         hook.check_schema()
+        sites = parse_names(self.site_filter, "site_filter")
+        excluded = parse_names(self.exclude, "exclude")
         with hook.session() as session:
-            ids = select_resource_ids(
-                session,
-                sites=parse_names(self.site_filter, "site_filter"),
-                exclude=parse_names(self.exclude, "exclude"),
-            )
+            ids = select_resource_ids(session, sites=sites, exclude=excluded)
         preferred = self.batch_size or int(variable_number("LINK_CHECK_BATCH_SIZE", CHECK_BATCH_SIZE, minimum=1))
         size = batch_size_for(len(ids), preferred)
         batches = chunked(ids, size)
-        self.log.info("%d external resources in %d batches of up to %d", len(ids), len(batches), size)
+        self.log.info(
+            "Selected %s to check (sites: %s; excluded: %s), in %s of up to %d.",
+            plural(len(ids), "external resource"),
+            names(sites, empty="all"),
+            names(excluded),
+            plural(len(batches), "batch", "batches"),
+            size,
+        )
         return batches
 
 
@@ -128,7 +135,7 @@ class CheckExternalResourcesOperator(BaseOperator):
         results = check_links(items, self._settings())
         with hook.session() as session:
             counts = record_check_results(session, results, dt.datetime.now(dt.UTC))
-        self.log.info("checked %d resources: %s", len(results), dict(counts))
+        self.log.info("Checked %s: %s.", plural(len(results), "resource"), describe_counts(counts))
         return dict(counts)
 
 
@@ -144,9 +151,17 @@ class SummarizeLinkCheckOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, int]:
         totals: Counter = Counter()
-        for counts in context["ti"].xcom_pull(task_ids=self.check_task_id, default=[]) or []:
+        # A list of task ids always returns a list, one value per map index: with a single task id and a single
+        # mapped batch, xcom_pull returns that batch's dict itself.
+        batches = context["ti"].xcom_pull(task_ids=[self.check_task_id], default=[]) or []
+        for counts in batches:
             totals.update(counts or {})
-        self.log.info("link check finished: %s", dict(totals))
+        self.log.info(
+            "Link check finished: %s checked in %s: %s.",
+            plural(sum(totals.values()), "resource"),
+            plural(len(batches), "batch", "batches"),
+            describe_counts(totals),
+        )
         for outlet in self.outlets:
             context["outlet_events"][outlet].extra = {"counts": dict(totals)}
         return dict(totals)

@@ -11,6 +11,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from ocw_operators.assets import EXTERNAL_RESOURCES_CREATED
 from ocw_operators.hooks.archive_db import ArchiveDbHook
 from ocw_operators.params import parse_flag, parse_names
+from ocw_operators.reports import run_report_path
 from ocw_operators.resource_import import (
     ImportOptions,
     ImportOptionsError,
@@ -21,6 +22,8 @@ from ocw_operators.resource_import import (
 )
 from ocw_operators.resource_import.report import SiteStatus
 from ocw_operators.resource_import.resource_fields import DEFAULT_SITEMAP_DOMAIN
+from ocw_operators.settings import data_dir
+from ocw_operators.text import plural
 
 
 def _as_bool(name: str, value: Any) -> bool:
@@ -42,16 +45,19 @@ class ExternalResourceImportOperator(BaseOperator):
     """Convert external markdown links and menu items of course sites into external resources.
 
     The Airflow face of ``python -m ocw_operators.resource_import`` (ocw-studio's ``markdown_cleanup`` with the
-    ``link_to_external_resource`` and ``nav_item_to_external_resource`` rules). Dry run unless ``commit``; a dry run
-    needs ``out_csv``. Resources get deterministic UUIDs and are looked up by URL first, so a retry or rerun reuses
-    them and a rerun after a complete commit changes nothing. Sites whose files cannot be used are reported and
+    ``link_to_external_resource`` and ``nav_item_to_external_resource`` rules). Dry run unless ``commit``. Every run
+    writes its per-link report: to ``out_csv``, or else to ``<data dir>/reports/<dag_id>/<run id>.csv`` (data dir:
+    ``data_dir``, else the Variable ``OCW_DATA_DIR``, else ``$AIRFLOW_HOME/data``). Resources get deterministic
+    UUIDs and are looked up by URL first, so a retry or rerun reuses them and a rerun after a complete commit changes
+    nothing. Sites whose files cannot be used are reported and
     fail the task at the end (with :class:`AirflowFailException`: bad input does not improve on retry); the other
     sites are still processed and committed.
 
     :param sites_dir: folder with one Hugo site folder per site (templated).
     :param rules: rule names to run (templated; a list or a comma-separated string).
     :param commit: save resources/references and rewrite the site files (templated).
-    :param out_csv: write the per-link report to this CSV path on the worker (templated).
+    :param out_csv: write the per-link report to this CSV path on the worker instead of the default (templated).
+    :param data_dir: folder for the default report path (templated); empty: Variable ``OCW_DATA_DIR``.
     :param published_only: skip sites whose metadata is not ``published`` (templated).
     :param add_external_license_warning: warn for every domain (templated).
     :param no_external_license_warning: warn for no domain (templated; exclusive with the previous one).
@@ -71,6 +77,7 @@ class ExternalResourceImportOperator(BaseOperator):
         "no_external_license_warning",
         "sitemap_domain",
         "site_names",
+        "data_dir",
     )
     ui_color = "#e8f0fe"
 
@@ -86,6 +93,7 @@ class ExternalResourceImportOperator(BaseOperator):
         no_external_license_warning: bool | str = False,
         sitemap_domain: str = DEFAULT_SITEMAP_DOMAIN,
         site_names: Sequence[str] | str = (),
+        data_dir: str | None = None,
         archive_db_conn_id: str = ArchiveDbHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
@@ -99,10 +107,11 @@ class ExternalResourceImportOperator(BaseOperator):
         self.no_external_license_warning = no_external_license_warning
         self.sitemap_domain = sitemap_domain
         self.site_names = site_names
+        self.data_dir = data_dir
         self.archive_db_conn_id = archive_db_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        options = self._options(run_id=context["run_id"])
+        options = self._options(run_id=context["run_id"], out_csv=self._report_path(context["run_id"]))
         hook = ArchiveDbHook(archive_db_conn_id=self.archive_db_conn_id)
         hook.check_schema()
         try:
@@ -120,14 +129,19 @@ class ExternalResourceImportOperator(BaseOperator):
             )
         return summary
 
-    def _options(self, *, run_id: str) -> ImportOptions:
+    def _report_path(self, run_id: str) -> str:
+        """``out_csv``, else this run's file under the data dir (a retry of the run rewrites the same file)."""
+        explicit = str(self.out_csv).strip() if self.out_csv else ""
+        return explicit or str(run_report_path(data_dir(self.data_dir), self.dag_id, run_id))
+
+    def _options(self, *, run_id: str, out_csv: str | None) -> ImportOptions:
         try:
             return ImportOptions.build(
                 sites_dir=str(self.sites_dir or ""),
                 rules=_as_names(self.rules),
                 run_id=run_id,
                 commit=_as_bool("commit", self.commit),
-                out_csv=str(self.out_csv) if self.out_csv else None,
+                out_csv=out_csv,
                 published_only=_as_bool("published_only", self.published_only),
                 add_external_license_warning=_as_bool(
                     "add_external_license_warning", self.add_external_license_warning
@@ -140,23 +154,43 @@ class ExternalResourceImportOperator(BaseOperator):
             raise AirflowFailException(f"invalid import options: {error}") from None
 
     def _log_report(self, report: ImportReport, summary: dict[str, Any]) -> None:
-        self.log.info(
-            "%s: %d site(s) processed, %d link(s) and %d menu item(s) converted, %d resource(s) %s, %d file(s) written",
-            "Committed" if report.commit else "Dry run",
-            summary["sites_processed"],
-            summary["links_converted"],
-            summary["nav_items_converted"],
-            summary["resources_created"] if report.commit else summary["resources_would_create"],
-            "created" if report.commit else "would be created",
-            summary["files_rewritten"],
+        converted = (
+            f"{plural(summary['links_converted'], 'link')} and {plural(summary['nav_items_converted'], 'menu item')}"
         )
+        reused = summary["references_to_existing_resources"]
+        sites = plural(summary["sites_processed"], "site")
+        skipped = sum(1 for site in report.sites if site.status is SiteStatus.SKIPPED)
+        if skipped or report.errors:
+            sites += f" ({skipped} skipped, {len(report.errors)} with errors)"
+        if report.commit:
+            self.log.info(
+                "Committed the import of %s: converted %s, created %s (existing ones reused for %d), rewrote %s.",
+                sites,
+                converted,
+                plural(summary["resources_created"], "external resource"),
+                reused,
+                plural(summary["files_rewritten"], "file"),
+            )
+        else:
+            self.log.info(
+                "Dry run over %s: %s would be converted, creating %s (existing ones reused for %d). "
+                "Nothing was saved and no site file was changed; set Commit to apply it.",
+                sites,
+                converted,
+                plural(summary["resources_would_create"], "external resource"),
+                reused,
+            )
         for skipped in report.sites:
             if skipped.status is SiteStatus.SKIPPED:
-                self.log.info("Skipped site %s: %s", skipped.name, skipped.reason)
+                self.log.info("Skipped site %s: %s.", skipped.name, skipped.reason.rstrip("."))
         for failed in report.errors:
-            self.log.error("Site %s: %s", failed.name, failed.reason)
+            self.log.error("Site %s could not be fully imported: %s.", failed.name, failed.reason.rstrip("."))
         if report.csv_path:
-            self.log.info("Report written to %s", report.csv_path)
+            self.log.info(
+                "Wrote the report (%s) to %s.",
+                plural(len(report.rows), "link or menu item", "links and menu items"),
+                report.csv_path,
+            )
 
 
 class ExternalResourcesAnnounceOperator(BaseOperator):
@@ -182,5 +216,5 @@ class ExternalResourcesAnnounceOperator(BaseOperator):
         if not resource_ids:
             raise AirflowSkipException("this run created no external resources; nothing to announce")
         context["outlet_events"][EXTERNAL_RESOURCES_CREATED].extra = {"resource_ids": resource_ids}
-        self.log.info("Announcing %d new external resource(s) for Wayback submission", len(resource_ids))
+        self.log.info("Announcing %s for Wayback Machine capture.", plural(len(resource_ids), "new external resource"))
         return {"resources_announced": len(resource_ids)}

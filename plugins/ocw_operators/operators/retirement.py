@@ -2,8 +2,8 @@
 
 Every step reads the course's retirement record first and resumes from it, so retries, reruns and backfills
 never repeat a finished side effect (see :mod:`ocw_operators.retirement.steps`). Errors that a retry cannot
-fix (hostile names, malformed metadata, a 4xx from DSpace, an unmapped department) fail the task at once with
-a clear message; the record keeps the error text and stays resumable for the next run.
+fix (hostile or over-long file names, malformed metadata, a 4xx from DSpace, an unmapped department) fail the
+task at once with a clear message; the record keeps the error text and stays resumable for the next run.
 
 """
 
@@ -108,16 +108,42 @@ class _CourseStepOperator(BaseOperator):
             except Exception:  # the original error matters more than its bookkeeping
                 self.log.exception("Could not record the error of %s in the archive DB", self.course_id)
             if self.is_permanent(error):
+                self.log.error("%s: %s failed, and another try would not help: %s", self.course_id, self.task_id, error)
                 raise AirflowFailException(f"{self.course_id}: {error}") from None
+            self.log.warning("%s: %s failed; the task's retry resumes from here: %s", self.course_id, self.task_id,
+                             error)  # fmt: skip
             raise
-        self.log.info("%s: %s", self.course_id, result)
-        return result
+        self.log.info("%s", result.message)
+        return result.to_json()
 
     def is_permanent(self, error: Exception) -> bool:
         return isinstance(error, PERMANENT_ERRORS)
 
-    def run_step(self, engine: Any, context: Any) -> dict[str, Any]:
+    def run_step(self, engine: Any, context: Any) -> steps.StepResult:
         raise NotImplementedError
+
+
+def _listed(course_ids: Sequence[str], limit: int = 20) -> str:
+    shown = ", ".join(course_ids[:limit])
+    return f"{shown} and {len(course_ids) - limit} more" if len(course_ids) > limit else shown
+
+
+def selection_message(source: str, records: Sequence[Any], selected: Sequence[str], max_courses: int) -> str:
+    """Which courses this run retires, and why the others are not among them, as one sentence."""
+    if not records:
+        return f"No course {source}; nothing to retire"
+    parts = [f"{len(records)} course(s) {source}"]
+    parts.append(f"retiring {_listed(selected)}" if selected else "none left to retire")
+    done = [record.course_id for record in records if record.state == RetirementState.DONE]
+    waiting = [record.course_id for record in records if record.state == RetirementState.IN_WORKFLOW]
+    if done:
+        parts.append(f"already retired: {_listed(done)}")
+    if waiting:
+        parts.append(f"waiting in DSpace's review workflow: {_listed(waiting)}")
+    later = len(records) - len(selected) - len(done) - len(waiting)
+    if later:
+        parts.append(f"{later} more wait for the next run (at most {max_courses} per run)")
+    return "; ".join(parts)
 
 
 class SelectRetirementCoursesOperator(BaseOperator):
@@ -155,19 +181,18 @@ class SelectRetirementCoursesOperator(BaseOperator):
         try:
             if requested:
                 course_ids = [validate_course_id(course_id) for course_id in requested]
-                self.log.info("Retiring %d course(s) named in the trigger", len(course_ids))
+                source = "named in the trigger"
             else:
                 course_ids = OcwCmsHook(self.ocw_cms_conn_id).get_conn().retirement_queue()
-                self.log.info("The CMS retirement queue holds %d course(s)", len(course_ids))
+                source = "on the CMS retirement queue"
         except HostileNameError as error:
             raise AirflowFailException(str(error)) from None
         records = state.register(ArchiveDbHook(self.archive_db_conn_id).get_conn(), course_ids)
         finished = {RetirementState.DONE, RetirementState.IN_WORKFLOW}
         open_ids = [record.course_id for record in records if record.state not in finished]
-        if len(open_ids) > self.max_courses:
-            self.log.warning("Retiring %d of %d courses now; the rest wait for the next run", self.max_courses,
-                             len(open_ids))  # fmt: skip
-        return open_ids[: self.max_courses]
+        selected = open_ids[: self.max_courses]
+        self.log.info("%s", selection_message(source, records, selected, self.max_courses))
+        return selected
 
 
 class FetchCourseResourcesOperator(_CourseStepOperator):
@@ -182,11 +207,11 @@ class FetchCourseResourcesOperator(_CourseStepOperator):
         self.holding_area = holding_area
         self.ocw_cms_conn_id = ocw_cms_conn_id
 
-    def run_step(self, engine: Any, context: Any) -> dict[str, Any]:
+    def run_step(self, engine: Any, context: Any) -> steps.StepResult:
 
         holding = HoldingArea(_directory_variable(self.holding_area, HOLDING_AREA_VARIABLE))
         cms = OcwCmsHook(self.ocw_cms_conn_id).get_conn()
-        return steps.fetch(engine, holding, cms, self.course_id).to_json()
+        return steps.fetch(engine, holding, cms, self.course_id)
 
 
 class BuildCourseSipOperator(_CourseStepOperator):
@@ -203,10 +228,10 @@ class BuildCourseSipOperator(_CourseStepOperator):
         self.holding_area = holding_area
         self.descriptive_metadata = descriptive_metadata
 
-    def run_step(self, engine: Any, context: Any) -> dict[str, Any]:
+    def run_step(self, engine: Any, context: Any) -> steps.StepResult:
 
         holding = HoldingArea(_directory_variable(self.holding_area, HOLDING_AREA_VARIABLE))
-        return steps.package(engine, holding, self.course_id, descriptive=self.descriptive_metadata).to_json()
+        return steps.package(engine, holding, self.course_id, descriptive=self.descriptive_metadata)
 
 
 class _SideEffectStepOperator(_CourseStepOperator):
@@ -237,10 +262,10 @@ class StoreCourseZipOperator(_SideEffectStepOperator):
         super().__init__(**kwargs)
         self.retired_zips_dir = retired_zips_dir
 
-    def run_step(self, engine: Any, context: Any) -> dict[str, Any]:
+    def run_step(self, engine: Any, context: Any) -> steps.StepResult:
 
         retired = _directory_variable(self.retired_zips_dir, RETIRED_ZIPS_VARIABLE)
-        return steps.store(engine, retired, self.course_id).to_json()
+        return steps.store(engine, retired, self.course_id)
 
 
 class DepositCourseOperator(_SideEffectStepOperator):
@@ -269,7 +294,7 @@ class DepositCourseOperator(_SideEffectStepOperator):
         self.dspace_sword_conn_id = dspace_sword_conn_id
         self.redeposit_after_unknown_outcome = redeposit_after_unknown_outcome
 
-    def run_step(self, engine: Any, context: Any) -> dict[str, Any]:
+    def run_step(self, engine: Any, context: Any) -> steps.StepResult:
 
         hook = DSpaceSwordHook(self.dspace_sword_conn_id)
         result = steps.deposit(
@@ -280,7 +305,7 @@ class DepositCourseOperator(_SideEffectStepOperator):
             lookup=existing_item_lookup(engine),
             redeposit_after_unknown_outcome=as_bool(self.redeposit_after_unknown_outcome),
         )
-        return result.to_json()
+        return result
 
     def is_permanent(self, error: Exception) -> bool:
 
@@ -299,20 +324,20 @@ class SetCmsDspaceHandleOperator(_SideEffectStepOperator):
         super().__init__(**kwargs)
         self.ocw_cms_conn_id = ocw_cms_conn_id
 
-    def run_step(self, engine: Any, context: Any) -> dict[str, Any]:
+    def run_step(self, engine: Any, context: Any) -> steps.StepResult:
 
         result = steps.set_cms_handle(engine, OcwCmsHook(self.ocw_cms_conn_id).get_conn(), self.course_id)
         if result.detail.get("awaiting_workflow"):
-            raise AirflowSkipException(f"{self.course_id} is in DSpace's workflow; the follow-up task sets its handle")
-        return result.to_json()
+            raise AirflowSkipException(result.message)
+        return result
 
 
 class RecordRetirementOperator(_SideEffectStepOperator):
     """Step 7: mark the retirement done (handle, checksum, zip path, receipt and timestamps are on the record)."""
 
-    def run_step(self, engine: Any, context: Any) -> dict[str, Any]:
+    def run_step(self, engine: Any, context: Any) -> steps.StepResult:
 
-        return steps.complete(engine, self.course_id).to_json()
+        return steps.complete(engine, self.course_id)
 
 
 class FinishWorkflowDepositsOperator(BaseOperator):
@@ -353,5 +378,5 @@ class FinishWorkflowDepositsOperator(BaseOperator):
             lookup=existing_item_lookup(engine),
         )
         for outcome in outcomes:
-            self.log.info("%s: %s", outcome["course_id"], outcome["handle"] or "still in DSpace's workflow")
+            self.log.info("%s", steps.workflow_outcome_message(outcome))
         return outcomes

@@ -18,6 +18,7 @@ from ocw_operators.hooks.archive_db import ArchiveDbHook
 from ocw_operators.hooks.wayback import WaybackHook
 from ocw_operators.params import parse_flag, parse_ids, parse_names
 from ocw_operators.ratelimit import DbRateLimiter
+from ocw_operators.text import names, plural
 from ocw_operators.triggers.wayback import DEFAULT_POLL_INTERVAL_SECONDS, DEFAULT_TIMEOUT_SECONDS, WaybackJobsTrigger
 from ocw_operators.wayback.candidates import (
     DEFAULT_BATCH_SIZE,
@@ -138,14 +139,23 @@ class WaybackCandidatesOperator(BaseOperator):
         engine = ArchiveDbHook(archive_db_conn_id=self.archive_db_conn_id).get_conn()
         ids = select_candidates(engine, criteria, dt.datetime.now(dt.UTC))
         batches = make_batches(ids, self.batch_size)
+        if resource_ids is None:
+            scope = "every valid resource"
+        else:
+            scope = f"only {plural(len(resource_ids), 'named resource')}"
+        if criteria.force:
+            interval = "ignoring the submission interval"
+        else:
+            interval = f"leaving out those captured in the last {plural(criteria.interval.days, 'day')}"
         self.log.info(
-            "%d resource(s) to submit in %d batch(es); sites %s, excluding %s, %s, force=%s",
-            len(ids),
-            len(batches),
-            list(criteria.site_filter) or "all",
-            list(criteria.exclude) or "none",
-            "all resources" if resource_ids is None else f"{len(resource_ids)} named resource(s)",
-            criteria.force,
+            "Selected %s for Wayback Machine capture, in %s of up to %d (sites: %s; excluded: %s; %s; %s).",
+            plural(len(ids), "resource"),
+            plural(len(batches), "batch", "batches"),
+            self.batch_size,
+            names(criteria.site_filter, empty="all"),
+            names(criteria.exclude),
+            scope,
+            interval,
         )
         return batches
 
@@ -245,10 +255,14 @@ class WaybackSubmitOperator(BaseOperator):
         statuses = [JobStatus.from_dict(item) for item in event.get("statuses", [])]
         engine = ArchiveDbHook(archive_db_conn_id=self.archive_db_conn_id).get_conn()
         recorded = record_job_statuses(engine, statuses, requested=summary.job_ids)
+        self.log.info("%s", recorded.describe())
         if event.get("timed_out"):
-            self.log.warning("Some capture jobs were still pending at the deadline; wayback_status_update follows up")
+            self.log.warning(
+                "%s still pending at the deadline; the wayback_status_update DAG follows up on them.",
+                plural(recorded.pending + recorded.not_reported, "capture job was", "capture jobs were"),
+            )
         if event.get("last_error"):
-            self.log.warning("Status polling hit errors (last: %s)", event["last_error"])
+            self.log.warning("Polling SPN2 for the job statuses hit errors; the last one: %s", event["last_error"])
         return self._finish(summary, recorded.to_dict())
 
     def _finish(self, summary: SubmissionSummary, statuses: dict[str, int] | None) -> dict[str, Any]:
@@ -307,5 +321,5 @@ class WaybackStatusUpdateOperator(BaseOperator):
         finally:
             hook.close()
         summary.expired = expire_stale_jobs(engine, max_age=settings.pending_expiry)
-        self.log.info("Wayback status update: %s", summary.to_dict())
+        self.log.info("Wayback status update finished. %s", summary.describe())
         return summary.to_dict()

@@ -6,7 +6,13 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ocw_operators.retirement.names import HostileNameError, validate_course_id, validate_member_name
+from ocw_operators.retirement.names import (
+    HostileNameError,
+    check_name_length,
+    shown,
+    validate_course_id,
+    validate_member_name,
+)
 
 _MD5 = re.compile(r"^[0-9a-f]{32}$")
 CONTENT_DIR = "content"
@@ -70,10 +76,17 @@ def resource_from_json(payload: dict[str, Any], course_id: str) -> Resource:
     if not isinstance(payload, dict):
         raise CourseDataError(f"course {course_id}: a resource entry is not an object")
     name = payload.get("name")
+    has_metadata = bool(payload.get("has_metadata", True))
     try:
         validate_member_name(name)
+        # The names the file is stored and packaged under are longer than the name itself.
+        check_name_length(f"{CONTENT_DIR}/{name}", what=f"resource {shown(name)} (as {CONTENT_DIR}/<name>)")
+        if has_metadata:
+            check_name_length(
+                f"{METADATA_DIR}/{name}.xml", what=f"the metadata file of resource {shown(name)} (<name>.xml)"
+            )
     except HostileNameError as error:
-        raise HostileNameError(f"course {course_id}: {error}") from None
+        raise type(error)(f"course {course_id}: {error}") from None
     size = payload.get("size")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise CourseDataError(f"course {course_id}: resource {name!r} has no valid size")
@@ -83,7 +96,7 @@ def resource_from_json(payload: dict[str, Any], course_id: str) -> Resource:
         md5=_optional_md5(payload.get("md5"), f"course {course_id}: resource {name!r}"),
         mime_type=str(payload.get("mime_type") or "application/octet-stream"),
         metadata_md5=_optional_md5(payload.get("metadata_md5"), f"course {course_id}: metadata of {name!r}"),
-        has_metadata=bool(payload.get("has_metadata", True)),
+        has_metadata=has_metadata,
     )
 
 

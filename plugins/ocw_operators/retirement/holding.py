@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ocw_operators.retirement.course import Course, Resource, course_from_manifest
-from ocw_operators.retirement.names import course_dir_name, safe_join, zip_file_name
+from ocw_operators.retirement.names import MAX_COMPONENT_BYTES, course_dir_name, safe_join, zip_file_name
 from ocw_operators.xml import parse_xml
 
 MANIFEST_NAME = "manifest.json"
@@ -89,6 +89,10 @@ def atomic_writer(target: Path) -> Iterator[Any]:
     """Open a temporary sibling of ``target`` for writing; fsync and rename it into place on success."""
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.part-{os.getpid()}")
+    if len(os.fsencode(temporary.name)) > MAX_COMPONENT_BYTES:
+        # A file name near the 255-byte limit must still be writable: shorten only the temporary name.
+        digest = hashlib.sha1(os.fsencode(target.name), usedforsecurity=False).hexdigest()[:16]
+        temporary = target.with_name(f".{digest}.part-{os.getpid()}")
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
     handle = os.fdopen(os.open(temporary, flags, 0o644), "wb")
     try:

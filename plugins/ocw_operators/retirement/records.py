@@ -60,7 +60,7 @@ class SqlRetirementRecords:
             ).all()
         return [_deposit(record) for record in records]
 
-    def mark_withdrawn(self, course_id: str, handle: str, *, expunged: bool) -> None:
+    def mark_withdrawn(self, course_id: str, handle: str, *, expunged: bool) -> str | None:
         flag = DSpaceFlag.EXPUNGED if expunged else DSpaceFlag.WITHDRAWN
         reason = (
             f"item {handle} vanished from DSpace (expunged): a full OAI-PMH re-harvest no longer lists it"
@@ -69,17 +69,17 @@ class SqlRetirementRecords:
         )
         with state.locked(self.engine, course_id) as record:
             if record.dspace_handle != handle:
-                log.warning("%s: not flagged %s; its handle is now %s, not %s", course_id, flag, record.dspace_handle,
-                            handle)  # fmt: skip
-                return
+                log.warning("%s: not flagged %s, because its retirement record now names hdl:%s, not hdl:%s",
+                            course_id, flag, record.dspace_handle, handle)  # fmt: skip
+                return None
             if record.dspace_flag not in (None, DSpaceFlag.MISSING):
-                return  # already withdrawn or expunged: keep the first finding and its time
-            _flag(record, flag, reason)
+                return None  # already withdrawn or expunged: keep the first finding and its time
+            return _flag(record, flag, reason)
 
-    def mark_missing(self, course_id: str, *, waited: dt.timedelta) -> None:
+    def mark_missing(self, course_id: str, *, waited: dt.timedelta) -> str | None:
         with state.locked(self.engine, course_id) as record:
             if record.dspace_flag is not None or record.state not in DEPOSITED_STATES:
-                return
+                return None
             if record.state == S.IN_WORKFLOW:
                 reason = (
                     f"accepted into DSpace's workflow {waited.days} days ago and still no item for "
@@ -87,7 +87,7 @@ class SqlRetirementRecords:
                 )
             else:
                 reason = f"item {record.dspace_handle} has not appeared in OAI-PMH {waited.days} days after the deposit"
-            _flag(record, DSpaceFlag.MISSING, reason)
+            return _flag(record, DSpaceFlag.MISSING, reason)
 
     def finish_workflow(self, course_id: str, handle: str) -> None:
         steps.finish_workflow_deposit(self.engine, self._cms_client(), course_id, handle)
@@ -109,8 +109,9 @@ def _deposit(record: CourseRetirement) -> RetirementDeposit:
     )
 
 
-def _flag(record: CourseRetirement, flag: DSpaceFlag, reason: str) -> None:
+def _flag(record: CourseRetirement, flag: DSpaceFlag, reason: str) -> str:
+    """Set the flag; the reconciliation report names the course, its handle and ``reason`` in the task log."""
     record.dspace_flag = flag
     record.dspace_flagged_at = state.now()
     record.dspace_flag_reason = reason
-    log.warning("%s flagged %s: %s", record.course_id, flag, reason)
+    return reason

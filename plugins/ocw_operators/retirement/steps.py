@@ -50,18 +50,35 @@ class StepResult:
     state: str
     skipped: bool
     detail: dict[str, Any]
+    message: str = ""  # what the step did, as a sentence for the task log: "<course id>: ..."
 
     def to_json(self) -> dict[str, Any]:
         return {"course_id": self.course_id, "state": self.state, "skipped": self.skipped, **self.detail}
 
 
-def _result(record: CourseRetirement, *, skipped: bool, **detail: Any) -> StepResult:
-    return StepResult(record.course_id, record.state, skipped, detail)
+def _result(record: CourseRetirement, message: str, *, skipped: bool, **detail: Any) -> StepResult:
+    return StepResult(record.course_id, str(record.state), skipped, detail, f"{record.course_id}: {message}")
+
+
+def hdl(handle: str | None) -> str:
+    """A handle as the logs name it: ``hdl:1721.1/77167``."""
+    return f"hdl:{handle}" if handle else "no handle yet"
+
+
+def _size(size: int | None) -> str:
+    value, unit = float(size or 0), "bytes"
+    for bigger in ("KiB", "MiB", "GiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
 
 
 def _require(record: CourseRetirement, needed: RetirementState, step: str) -> None:
     if not state.has_reached(record, needed):
-        raise StepOrderError(f"course {record.course_id}: cannot {step} in state {record.state!r}; needs {needed}")
+        raise StepOrderError(
+            f"course {record.course_id}: cannot {step} while its retirement is {record.state}; it must be {needed}"
+        )
 
 
 # -- 1. fetch ------------------------------------------------------------------------------------------------
@@ -71,7 +88,9 @@ def fetch(engine: Engine, holding: HoldingArea, source: CourseSource, course_id:
     """Bring the course's resources and XML metadata into the holding area."""
     record = state.load(engine, course_id)
     if state.has_reached(record, S.PACKAGED):
-        return _result(record, skipped=True)
+        return _result(
+            record, f"already fetched and packaged (retirement {record.state}); nothing fetched", skipped=True
+        )
     summary = holding.fetch(source, course_id)
     loaded = holding.load_manifest(course_id)
     assert loaded is not None  # fetch() just wrote it
@@ -85,7 +104,11 @@ def fetch(engine: Engine, holding: HoldingArea, source: CourseSource, course_id:
         identifier_uri=course.url,
         title=course.title,
     )
-    return _result(record, skipped=False, **summary.to_json())
+    message = (
+        f"fetched {summary.files_downloaded} file(s) ({_size(summary.bytes_downloaded)}) from the CMS into the "
+        f"holding area; {summary.files_skipped} already there"
+    )
+    return _result(record, message, skipped=False, **summary.to_json())
 
 
 # -- 2. package ---------------------------------------------------------------------------------------------
@@ -103,7 +126,8 @@ def package(
     record = state.load(engine, course_id)
     _require(record, S.FETCHED, "package")
     if state.has_reached(record, S.STORED) or (state.has_reached(record, S.PACKAGED) and _package_intact(record)):
-        return _result(record, skipped=True, md5=record.zip_md5, size=record.zip_size)
+        message = f"already packaged ({_size(record.zip_size)}, MD5 {record.zip_md5})"
+        return _result(record, message, skipped=True, md5=record.zip_md5, size=record.zip_size)
     sip = build_sip(holding, course_id, descriptive=descriptive, created=record.created_on)
     record = state.update(
         engine,
@@ -114,7 +138,8 @@ def package(
         zip_md5=sip.md5,
         zip_size=sip.size,
     )
-    return _result(record, skipped=False, md5=sip.md5, size=sip.size, file_count=sip.file_count)
+    message = f"packaged {sip.file_count} file(s) as a METS SIP zip of {_size(sip.size)} (MD5 {sip.md5})"
+    return _result(record, message, skipped=False, md5=sip.md5, size=sip.size, file_count=sip.file_count)
 
 
 # -- 3. store in retired-course-zips --------------------------------------------------------------------------
@@ -144,7 +169,7 @@ def store(engine: Engine, retired_root: Path, course_id: str) -> StepResult:
     _require(record, S.PACKAGED, "store the zip")
     target = retired_zip_path(retired_root, course_id)
     if state.has_reached(record, S.STORED):
-        return _result(record, skipped=True, zip_path=record.zip_path)
+        return _result(record, f"zip already stored at {record.zip_path}", skipped=True, zip_path=record.zip_path)
     if not _package_intact(record):
         state.update(engine, course_id, state=S.FETCHED)  # the package vanished: build it again
         raise StepOrderError(f"course {course_id}: the packaged zip is missing or truncated; packaging runs again")
@@ -156,7 +181,7 @@ def store(engine: Engine, retired_root: Path, course_id: str) -> StepResult:
     record = state.advance(engine, course_id, S.STORED, zip_path=str(target))
     # The retired copy is now the master; the holding-area copy only costs disk.
     Path(record.package_path).unlink(missing_ok=True)
-    return _result(record, skipped=False, zip_path=str(target))
+    return _result(record, f"zip stored at {target}", skipped=False, zip_path=str(target))
 
 
 # -- 4./5. deposit and receipt ----------------------------------------------------------------------------------
@@ -194,7 +219,7 @@ def deposit(
     """
     record = state.load(engine, course_id)
     if state.has_reached(record, S.DEPOSITED):
-        return _result(record, skipped=True, handle=record.dspace_handle, in_workflow=record.state == S.IN_WORKFLOW)
+        return _already_deposited(record)
     _require(record, S.STORED, "deposit")
     collection = collections.collection_for(record.department)
 
@@ -204,12 +229,12 @@ def deposit(
         existing, how = lookup(record.identifier_uri), "the existing-item lookup"
     if existing:
         record = _record_found_item(engine, course_id, existing, how)
-        return _result(record, skipped=True, handle=record.dspace_handle, found_by=how)
+        message = f"DSpace already has this course as {hdl(record.dspace_handle)} (found by {how}); not deposited again"
+        return _result(record, message, skipped=True, handle=record.dspace_handle, found_by=how)
 
     record = _claim_deposit(engine, course_id, collection, redeposit_after_unknown_outcome)
     if record is None:  # another run finished the deposit meanwhile
-        record = state.load(engine, course_id)
-        return _result(record, skipped=True, handle=record.dspace_handle, in_workflow=record.state == S.IN_WORKFLOW)
+        return _already_deposited(state.load(engine, course_id))
     try:
         receipt = client.deposit(Path(record.zip_path), md5=record.zip_md5, collection_handle=collection)
     except SwordError as error:
@@ -234,9 +259,31 @@ def deposit(
         deposit_location=receipt.location or "",
         edit_iri=receipt.edit_iri or "",
     )
+    if receipt.in_workflow:
+        message = (
+            f"accepted into DSpace's review workflow in collection {collection} (HTTP {receipt.status_code}); "
+            "its handle follows once a reviewer approves the item"
+        )
+    else:
+        message = f"deposited into collection {collection} as {hdl(receipt.handle)} (HTTP {receipt.status_code})"
     return _result(
-        record, skipped=False, handle=receipt.handle, in_workflow=receipt.in_workflow, status_code=receipt.status_code
+        record,
+        message,
+        skipped=False,
+        handle=receipt.handle,
+        in_workflow=receipt.in_workflow,
+        status_code=receipt.status_code,
     )
+
+
+def _already_deposited(record: CourseRetirement) -> StepResult:
+    in_workflow = record.state == S.IN_WORKFLOW
+    message = (
+        "already deposited and waiting in DSpace's review workflow for its handle"
+        if in_workflow
+        else f"already deposited as {hdl(record.dspace_handle)}"
+    )
+    return _result(record, message, skipped=True, handle=record.dspace_handle, in_workflow=in_workflow)
 
 
 def _claim_deposit(
@@ -256,12 +303,18 @@ def _claim_deposit(
                 "retirement for this course with redeposit_after_unknown_outcome=true."
             )
         if current.state not in (S.STORED, S.DEPOSITING):
-            raise StepOrderError(f"course {course_id}: cannot deposit in state {current.state!r}")
+            raise StepOrderError(f"course {course_id}: cannot deposit while its retirement is {current.state}")
         current.state = S.DEPOSITING
         current.deposit_started_at = state.now()
         current.collection_handle = collection
         current.last_error = ""
         return current
+
+
+_AWAITING_WORKFLOW = (
+    "waiting in DSpace's review workflow; its handle is set in the CMS and the retirement completed once DSpace "
+    "archives the item"
+)
 
 
 # -- 6. CMS ------------------------------------------------------------------------------------------------------
@@ -271,13 +324,16 @@ def set_cms_handle(engine: Engine, cms: HandleSink, course_id: str) -> StepResul
     """Tell the CMS the course's handle (``hdl://<prefix>/<suffix>``); a 202 deposit waits for its handle."""
     record = state.load(engine, course_id)
     if state.has_reached(record, S.CMS_CONFIRMED):
-        return _result(record, skipped=True, handle=record.dspace_handle)
+        message = f"handle {hdl(record.dspace_handle)} already set in the CMS"
+        return _result(record, message, skipped=True, handle=record.dspace_handle)
     if record.state == S.IN_WORKFLOW:
-        return _result(record, skipped=True, awaiting_workflow=True)
+        return _result(record, _AWAITING_WORKFLOW, skipped=True, awaiting_workflow=True)
     _require(record, S.DEPOSITED, "set the CMS handle")
     cms.set_dspace_handle(course_id, record.dspace_handle)
     record = state.advance(engine, course_id, S.CMS_CONFIRMED, cms_confirmed=True, cms_confirmed_at=state.now())
-    return _result(record, skipped=False, handle=record.dspace_handle)
+    return _result(
+        record, f"handle {hdl(record.dspace_handle)} set in the CMS", skipped=False, handle=record.dspace_handle
+    )
 
 
 # -- 7. done -----------------------------------------------------------------------------------------------------
@@ -286,12 +342,19 @@ def set_cms_handle(engine: Engine, cms: HandleSink, course_id: str) -> StepResul
 def complete(engine: Engine, course_id: str) -> StepResult:
     record = state.load(engine, course_id)
     if record.state == S.DONE:
-        return _result(record, skipped=True, handle=record.dspace_handle)
+        message = f"already retired: deposited as {hdl(record.dspace_handle)}, handle set in the CMS"
+        return _result(record, message, skipped=True, handle=record.dspace_handle)
     if record.state == S.IN_WORKFLOW:
-        return _result(record, skipped=True, awaiting_workflow=True)
+        return _result(record, _AWAITING_WORKFLOW, skipped=True, awaiting_workflow=True)
     _require(record, S.CMS_CONFIRMED, "complete")
     record = state.advance(engine, course_id, S.DONE, completed_at=state.now())
-    return _result(record, skipped=False, handle=record.dspace_handle, md5=record.zip_md5, zip_path=record.zip_path)
+    message = (
+        f"deposited as {hdl(record.dspace_handle)}, handle set in the CMS; retirement done "
+        f"(zip {record.zip_path}, MD5 {record.zip_md5})"
+    )
+    return _result(
+        record, message, skipped=False, handle=record.dspace_handle, md5=record.zip_md5, zip_path=record.zip_path
+    )
 
 
 # -- follow-up: deposits that went into DSpace's workflow ----------------------------------------------------------
@@ -338,3 +401,13 @@ def finish_workflow_deposits(
         done = finish_workflow_deposit(engine, cms, record.course_id, handle)
         outcomes.append({"course_id": record.course_id, "handle": handle, "state": done.state})
     return outcomes
+
+
+def workflow_outcome_message(outcome: dict[str, Any]) -> str:
+    """One :func:`finish_workflow_deposits` outcome as a sentence for the task log."""
+    if outcome["handle"] is None:
+        return f"{outcome['course_id']}: still waiting in DSpace's review workflow; no handle yet"
+    return (
+        f"{outcome['course_id']}: DSpace's workflow archived the item as {hdl(outcome['handle'])}; "
+        f"handle set in the CMS, retirement {outcome['state']}"
+    )

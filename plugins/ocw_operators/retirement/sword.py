@@ -31,6 +31,7 @@ SWORD_V1_PACKAGING = "http://purl.org/net/sword-types/METSDSpaceSIP"
 SWORD_V2_PACKAGING = "http://purl.org/net/sword/package/METSDSpaceSIP"
 UPLOAD_CHUNK_BYTES = 1024 * 1024
 MAX_RECEIPT_BYTES = 4 * 1024 * 1024
+GATEWAY_STATUSES = frozenset({502, 503, 504})
 _HANDLE_IN_URL = re.compile(r"(?:hdl\.handle\.net/|/handle/)(\d+(?:\.\d+)*/[^/?#\s]+)")
 _HANDLE = re.compile(r"^\d+(?:\.\d+)*/[A-Za-z0-9._-]+$")
 _EDIT_IRI_REL = "edit"
@@ -39,8 +40,9 @@ _EDIT_IRI_REL = "edit"
 class SwordError(RuntimeError):
     """A deposit did not produce a usable result.
 
-    ``definitive`` is True when DSpace answered with an error (nothing was created, a new attempt is safe) and
-    False when the outcome is unknown (timeout, dropped connection, unreadable 2xx receipt): the item may exist.
+    ``definitive`` is True when DSpace refused the deposit (nothing was created, a new attempt is safe) and
+    False when the outcome is unknown (timeout, dropped connection, unreadable 2xx receipt, a gateway's 5xx):
+    the item may exist. See :func:`deposit_refusal`.
     """
 
     definitive: bool = True
@@ -105,19 +107,76 @@ def _links(root: etree._Element) -> dict[str, str]:
     return links
 
 
-def parse_error_document(body: bytes, status: int, *, collection: str) -> SwordDepositError:
-    """A :class:`SwordDepositError` from a ``sword:error`` document (v1 or v2), or from a plain error page."""
+def _sword_error(body: bytes, status: int) -> tuple[str | None, str] | None:
+    """``(error URI, summary)`` of a ``sword:error`` document (v1 or v2); None for anything else."""
     try:
         root = parse_xml(body, source=f"DSpace error response (HTTP {status})")
     except XmlError:
-        text = re.sub(r"\s+", " ", body[:300].decode("utf-8", "replace")).strip()
-        return SwordDepositError(status, None, text or "no error document", collection=collection)
+        return None
     if etree.QName(root).localname != "error" or etree.QName(root).namespace not in (SWORD_V1_NS, SWORD_V2_NS):
-        return SwordDepositError(
-            status, None, f"unexpected <{etree.QName(root).localname}> document", collection=collection
-        )
+        return None
     summary = text_of(root.find(f"{{{ATOM_NS}}}summary")) or text_of(root.find(f"{{{ATOM_NS}}}title")) or "no summary"
-    return SwordDepositError(status, root.get("href"), summary, collection=collection)
+    return root.get("href"), summary
+
+
+def _page_excerpt(body: bytes) -> str:
+    return re.sub(r"\s+", " ", body[:300].decode("utf-8", "replace")).strip()
+
+
+def parse_error_document(body: bytes, status: int, *, collection: str) -> SwordDepositError:
+    """A :class:`SwordDepositError` from a ``sword:error`` document (v1 or v2), or from a plain error page."""
+    document = _sword_error(body, status)
+    if document is not None:
+        return SwordDepositError(status, document[0], document[1], collection=collection)
+    try:
+        root = parse_xml(body, source=f"DSpace error response (HTTP {status})")
+    except XmlError:
+        return SwordDepositError(status, None, _page_excerpt(body) or "no error document", collection=collection)
+    unexpected = f"unexpected <{etree.QName(root).localname}> document"
+    return SwordDepositError(status, None, unexpected, collection=collection)
+
+
+def deposit_refusal(status: int, body: bytes | None, *, collection: str, on_behalf_of: str | None = None) -> SwordError:
+    """What a non-2xx answer to a deposit means: a definitive refusal, or an unknown outcome.
+
+    Definitive (nothing was created; depositing again is safe): a ``sword:error`` document, which only DSpace
+    writes and only when it refused the package, and any 4xx, which refuses the request itself. Unknown (the
+    item may exist): every 502/503/504, and any other answer without a ``sword:error`` document. DSpace's SWORD
+    servers answer their refusals with 400, 401, 403, 405, 412, 413, 415 or 500, never with 502/503/504: those
+    come from a proxy or load balancer that gave up waiting for DSpace or could not reach it, and whatever body
+    they carry says nothing about the upload, which DSpace may still be ingesting (the read timeout is 900 s).
+
+    ``body`` is None when the answer was too large or cut off: then the status alone decides.
+    """
+    document = _sword_error(body, status) if body is not None else None
+    if status in GATEWAY_STATUSES or (document is None and not 400 <= status < 500):
+        excerpt = _page_excerpt(body) if body else ""
+        answer = f"HTTP {status}{f' ({excerpt!r})' if excerpt else ''}"
+        what = (
+            "a proxy's or load balancer's answer, not DSpace's verdict"
+            if status in GATEWAY_STATUSES
+            else "no SWORD error document, so not DSpace's verdict"
+        )
+        return SwordOutcomeUnknownError(
+            f"the deposit to collection {collection} got {answer}: {what}. DSpace may still be ingesting the "
+            "upload, so it is not sent again until the item is found or an operator decides"
+        )
+    if document is not None and (document[0] or "").endswith("TargetOwnerUnknown"):
+        who = f"{on_behalf_of!r}" if on_behalf_of else "the on-behalf-of user"
+        return SwordDepositError(
+            status,
+            document[0],
+            f"DSpace does not know {who}, the user the Connection's extra on_behalf_of deposits for "
+            f"(the SWORD account's credentials were accepted): {document[1]}",
+            collection=collection,
+        )
+    if status == 401:
+        return SwordDepositError(401, None, "DSpace refused the SWORD credentials", collection=collection)
+    if document is not None:
+        return SwordDepositError(status, document[0], document[1], collection=collection)
+    if body is None:
+        return SwordDepositError(status, None, "its error page was too large or cut off", collection=collection)
+    return parse_error_document(body, status, collection=collection)
 
 
 def parse_receipt(body: bytes, status: int, *, location: str | None) -> DepositReceipt:
@@ -301,8 +360,8 @@ class SwordClient:
                 "DSpace may or may not have created the item"
             ) from None
         with response:
-            body = _bounded_body(response)
-        return self._interpret(response, body, collection_handle)
+            body, problem = _bounded_body(response)
+        return self._interpret(response.status_code, response.headers, body, problem, collection_handle)
 
     def fetch_receipt(self, edit_iri: str) -> DepositReceipt:
         """GET a SWORD v2 Edit-IRI: the current receipt, with the handle once the item left the workflow."""
@@ -313,7 +372,9 @@ class SwordClient:
                 f"could not read the receipt at {edit_iri}: {error.__class__.__name__}"
             ) from None
         with response:
-            body = _bounded_body(response)
+            body, problem = _bounded_body(response)
+        if problem is not None:
+            raise SwordOutcomeUnknownError(f"the receipt at {edit_iri}: {problem}")
         if response.status_code != 200:
             raise parse_error_document(body, response.status_code, collection=edit_iri)
         return parse_receipt(body, 200, location=edit_iri)
@@ -325,28 +386,34 @@ class SwordClient:
         response.close()
         return response.status_code
 
-    def _interpret(self, response: requests.Response, body: bytes, collection: str) -> DepositReceipt:
-        status = response.status_code
+    def _interpret(
+        self, status: int, headers: Any, body: bytes, problem: str | None, collection: str
+    ) -> DepositReceipt:
+        # The status is judged before the body's size or completeness: a 413 with a huge error page is still a
+        # 413, while an unreadable 2xx receipt leaves the outcome unknown.
         if status in (200, 201, 202):
+            if problem is not None:
+                raise SwordOutcomeUnknownError(f"DSpace accepted the deposit but {problem}")
             try:
-                return parse_receipt(body, status, location=response.headers.get("Location"))
+                return parse_receipt(body, status, location=headers.get("Location"))
             except XmlError as error:
                 raise SwordOutcomeUnknownError(
                     f"DSpace accepted the deposit but its receipt is unreadable: {error}"
                 ) from None
-        if status == 401:
-            raise SwordDepositError(401, None, "DSpace refused the SWORD credentials", collection=collection)
-        raise parse_error_document(body, status, collection=collection)
+        raise deposit_refusal(
+            status, None if problem else body, collection=collection, on_behalf_of=self.settings.on_behalf_of
+        )
 
 
-def _bounded_body(response: requests.Response) -> bytes:
+def _bounded_body(response: requests.Response) -> tuple[bytes, str | None]:
+    """The body (up to :data:`MAX_RECEIPT_BYTES`) and, if it is incomplete, why: too large or cut off."""
     chunks, total = [], 0
     try:
         for chunk in response.iter_content(64 * 1024):
             total += len(chunk)
             if total > MAX_RECEIPT_BYTES:
-                raise SwordOutcomeUnknownError(f"DSpace's answer is larger than {MAX_RECEIPT_BYTES} bytes; refused")
+                return b"".join(chunks), f"its answer is larger than {MAX_RECEIPT_BYTES} bytes; not read"
             chunks.append(chunk)
     except requests.RequestException as error:
-        raise SwordOutcomeUnknownError(f"DSpace's answer was cut off ({error.__class__.__name__})") from None
-    return b"".join(chunks)
+        return b"".join(chunks), f"its answer was cut off ({error.__class__.__name__})"
+    return b"".join(chunks), None

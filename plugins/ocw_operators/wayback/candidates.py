@@ -18,6 +18,7 @@ from ocw_operators.db.base import as_utc
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models import ExternalResource, ResourceStatus, WaybackStatus
 from ocw_operators.resources.store import chunked, site_clause
+from ocw_operators.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +151,11 @@ def _warn_about_missing_urls(session, criteria: CandidateCriteria) -> None:
             for chunk in chunked(sorted(set(criteria.resource_ids)), _IN_CHUNK)
         )
     if no_url:
-        log.warning("%d external resource(s) in scope have an empty URL; they are never submitted", no_url)
+        log.warning(
+            "%s in scope %s an empty URL and will never be submitted.",
+            plural(no_url, "external resource"),
+            "has" if no_url == 1 else "have",
+        )
 
 
 def make_batches(ids: Sequence[int], batch_size: int = DEFAULT_BATCH_SIZE) -> list[list[int]]:

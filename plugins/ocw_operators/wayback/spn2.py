@@ -27,6 +27,8 @@ from typing import Any
 import aiohttp
 import requests
 
+from ocw_operators.resources.urls import has_userinfo, redact_userinfo
+
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://web.archive.org"
@@ -70,8 +72,8 @@ class JobStatus:
 
     @property
     def wayback_url(self) -> str:
-        """The capture's playback URL (only meaningful for a ``success``)."""
-        return f"https://web.archive.org/web/{self.timestamp}/{self.original_url}"
+        """The capture's playback URL (only meaningful for a ``success``); never with credentials in it."""
+        return f"https://web.archive.org/web/{self.timestamp}/{redact_userinfo(self.original_url)}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -126,6 +128,16 @@ class WaybackCaptureRefused(WaybackError):
         self.url = url
         self.status_ext = status_ext
         self.message = message
+
+
+class WaybackCredentialsInUrl(WaybackError, ValueError):
+    """The URL carries a user name or password (``http://user:pw@host/``); it is never sent to SPN2."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(
+            f"{redact_userinfo(url)} is linked with credentials (a user name or password) in its URL; "
+            "not sent to the Wayback Machine, whose captures are public"
+        )
 
 
 class WaybackTransportError(WaybackError):
@@ -275,6 +287,9 @@ def status_form(job_ids: Sequence[str]) -> dict[str, str]:
 
 
 def capture_form(url: str) -> dict[str, str]:
+    """The ``POST /save`` form; raises :class:`WaybackCredentialsInUrl` for a URL with userinfo (every client)."""
+    if has_userinfo(url):
+        raise WaybackCredentialsInUrl(url)
     # skip_first_archive=1 is SPN2's faster path; capture_outlinks stays off (ocw-studio removed it on purpose).
     return {"url": url, "skip_first_archive": "1"}
 

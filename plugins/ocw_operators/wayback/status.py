@@ -20,6 +20,7 @@ from ocw_operators.db.base import as_utc, utcnow
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models import ExternalResource, WaybackStatus
 from ocw_operators.resources.store import chunked
+from ocw_operators.text import plural
 from ocw_operators.wayback.candidates import DEFAULT_PENDING_EXPIRY
 from ocw_operators.wayback.spn2 import ERROR, PENDING, SUCCESS, JobStatus
 
@@ -47,6 +48,18 @@ class StatusSummary:
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
+
+    def describe(self) -> str:
+        """One sentence for the task log, every number named."""
+        parts = [f"{self.success} succeeded", f"{self.error} failed", f"{self.pending} still pending"]
+        if self.not_reported:
+            parts.append(f"{self.not_reported} no longer known to SPN2 (left to expire)")
+        if self.unknown:
+            parts.append(f"{self.unknown} reported for no pending resource (ignored)")
+        sentence = f"Asked SPN2 about {plural(self.requested, 'capture job')}: {', '.join(parts)}."
+        if self.expired:
+            sentence += f" Expired {plural(self.expired, 'job')} pending for too long."
+        return sentence
 
     def add(self, other: StatusSummary) -> None:
         for name, value in asdict(other).items():
@@ -99,7 +112,11 @@ def record_job_statuses(
             ).rowcount
             if not updated:
                 summary.unknown += 1
-                log.warning("No pending resource holds SPN2 job %s (%s); ignored", status.job_id, status.status)
+                log.warning(
+                    "SPN2 reported job %s as %s, but no pending resource holds it; ignored.",
+                    status.job_id,
+                    status.status,
+                )
             elif status.status == SUCCESS:
                 summary.success += 1
             else:
@@ -118,7 +135,10 @@ def _awaiting_result():
 def _values_for(status: JobStatus, now: dt.datetime) -> dict[str, Any] | None:
     if status.status == SUCCESS:
         if not status.timestamp or not status.original_url:
-            log.warning("SPN2 job %s succeeded without timestamp/original_url; recorded without a URL", status.job_id)
+            log.warning(
+                "SPN2 job %s succeeded without a timestamp or original URL; recorded as a success without a URL.",
+                status.job_id,
+            )
         return {
             "wayback_status": WaybackStatus.SUCCESS.value,
             "wayback_status_ext": "",
@@ -155,7 +175,8 @@ def update_job_statuses(
     for chunk in chunked(ids, chunk_size):
         statuses = client.job_statuses(chunk)
         summary.add(record_job_statuses(engine, statuses, requested=chunk, now=clock()))
-    log.info("Wayback status update: %s", summary.to_dict())
+    # The caller logs the whole pass once expiry is added to it.
+    log.debug("%s", summary.describe())
     return summary
 
 
@@ -183,5 +204,9 @@ def expire_stale_jobs(
             )
         ).rowcount
     if expired:
-        log.warning("Expired %d Wayback job(s) pending since before %s", expired, cutoff.isoformat())
+        log.warning(
+            "Expired %s pending since before %s: SPN2 no longer reports their status.",
+            plural(expired, "Wayback Machine capture job"),
+            cutoff.isoformat(timespec="seconds"),
+        )
     return expired

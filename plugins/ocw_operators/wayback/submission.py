@@ -20,12 +20,15 @@ from ocw_operators.db.base import as_utc, utcnow
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models import ExternalResource, WaybackStatus
 from ocw_operators.ratelimit import RateLimitWaitTooLong
+from ocw_operators.resources.urls import has_userinfo, redact_userinfo
+from ocw_operators.text import plural
 from ocw_operators.wayback.candidates import CandidateCriteria, eligibility_clause
 from ocw_operators.wayback.spn2 import (
     CaptureSubmission,
     WaybackBadResponse,
     WaybackCaptureRefused,
     WaybackConnectTimeout,
+    WaybackCredentialsInUrl,
     WaybackError,
     WaybackHttpError,
     WaybackRateLimited,
@@ -37,6 +40,7 @@ CONNECT_TIMEOUT_STATUS_EXT = "error:connect-timeout"  # ocw-studio's own value, 
 RATE_LIMITED_STATUS_EXT = "error:rate-limited"
 BAD_RESPONSE_STATUS_EXT = "error:bad-response"
 REQUEST_FAILED_STATUS_EXT = "error:request-failed"
+CREDENTIALS_IN_URL_STATUS_EXT = "error:credentials-in-url"
 UNEXPECTED_STATUS_EXT = "error:unexpected"
 DEFAULT_MAX_ATTEMPTS_PER_URL = 3
 MAX_REPORTED_ERRORS = 20
@@ -70,6 +74,23 @@ class SubmissionSummary:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def describe(self) -> str:
+        """One sentence for the task log, every number named."""
+        parts = [f"{self.submitted} accepted with a capture job"]
+        for count, what in (
+            (self.refused, "refused by SPN2"),
+            (self.failed, "failed (recorded as errors; a retry resends them)"),
+            (self.skipped, "skipped (already sent, or captured within the submission interval)"),
+            (self.empty_url, "skipped for an empty URL"),
+            (self.not_attempted, "left for a retry (the rate limit asked for too long a wait)"),
+        ):
+            if count:
+                parts.append(f"{count} {what}")
+        sentence = f"Wayback Machine submission of {plural(self.requested, 'resource')}: {', '.join(parts)}."
+        if self.rate_limited:
+            sentence += f" SPN2 answered {plural(self.rate_limited, 'request')} with 429 Too Many Requests."
+        return sentence
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SubmissionSummary:
         return cls(**data)
@@ -95,7 +116,7 @@ def submit_batch(
     for position, resource_id in enumerate(unique_ids):
         current_url = _url_of(engine, resource_id)
         if current_url is not None and not current_url.strip():
-            log.warning("Resource %s has an empty URL; not submitted", resource_id)
+            log.warning("Resource %s has an empty URL; not submitted.", resource_id)
             summary.empty_url += 1
             continue
         url = claim_resource(engine, resource_id, criteria, as_utc(clock()))
@@ -117,7 +138,7 @@ def submit_batch(
             _fail(engine, resource_id, summary, RATE_LIMITED_STATUS_EXT, str(error))
             summary.not_attempted = len(unique_ids) - position - 1
             break
-    log.info("Wayback submission: %s", {k: v for k, v in summary.to_dict().items() if k not in ("job_ids", "errors")})
+    log.info("%s", summary.describe())
     return summary
 
 
@@ -158,6 +179,9 @@ def _submit_one(
     summary: SubmissionSummary,
     max_attempts: int,
 ) -> None:
+    if has_userinfo(url):  # checked before the rate limit: nothing is sent (SPN2 clients refuse it too)
+        _refuse_credentials(engine, resource_id, summary, WaybackCredentialsInUrl(url))
+        return
     for attempt in range(1, max_attempts + 1):
         limiter.acquire()
         try:
@@ -165,13 +189,20 @@ def _submit_one(
         except WaybackRateLimited as error:
             summary.rate_limited += 1
             limiter.penalize(error.retry_after)
-            log.warning("SPN2 answered 429 for resource %s (attempt %d/%d)", resource_id, attempt, max_attempts)
+            log.warning(
+                "SPN2 answered 429 Too Many Requests for resource %s (attempt %d of %d); slowing down for everyone.",
+                resource_id,
+                attempt,
+                max_attempts,
+            )
             if attempt == max_attempts:
                 _fail(engine, resource_id, summary, RATE_LIMITED_STATUS_EXT, str(error))
             continue
         except WaybackCaptureRefused as error:
             summary.refused += 1
-            log.error("SPN2 refused resource %s (%s): %s", resource_id, url, error.status_ext or error.message)
+            log.error(
+                "SPN2 refused to capture resource %s (%s): %s.", resource_id, url, error.status_ext or error.message
+            )
             _record(engine, resource_id, status=WaybackStatus.ERROR, status_ext=error.status_ext or "error:no-job-id")
         except WaybackConnectTimeout as error:
             _fail(engine, resource_id, summary, CONNECT_TIMEOUT_STATUS_EXT, str(error))
@@ -192,10 +223,34 @@ def _submit_one(
         return
 
 
+def _refuse_credentials(
+    engine: Engine, resource_id: int, summary: SubmissionSummary, error: WaybackCredentialsInUrl
+) -> None:
+    """A URL with ``user:password@`` in it is refused, not stripped and captured.
+
+    Sending it would hand the password to SPN2 and put it in the public capture and its ``wayback_url``.
+    Stripping it would capture something other than what the link shows (a login page or a 401, typically) and
+    present that as the resource's snapshot. Refusing spends nothing from the SPN2 rate limit and leaves
+    ``error:credentials-in-url`` on the resource's row, where a curator sees that the course links to a URL with
+    a password in it; once the link is fixed, the resource is submitted as usual. A ``wayback_url`` recorded for
+    it before is cleared if it carries the credentials too.
+    """
+    summary.refused += 1
+    summary.note_error(resource_id, str(error))
+    log.error("Resource %s not submitted: %s (%s)", resource_id, error, CREDENTIALS_IN_URL_STATUS_EXT)
+    _record(engine, resource_id, status=WaybackStatus.ERROR, status_ext=CREDENTIALS_IN_URL_STATUS_EXT)
+    with session_scope(engine) as session:
+        stored = session.execute(
+            select(ExternalResource.wayback_url).where(ExternalResource.id == resource_id)
+        ).scalar_one_or_none()
+        if stored and redact_userinfo(stored) != stored:
+            session.execute(update(ExternalResource).where(ExternalResource.id == resource_id).values(wayback_url=""))
+
+
 def _fail(engine: Engine, resource_id: int, summary: SubmissionSummary, status_ext: str, message: str) -> None:
     summary.failed += 1
     summary.note_error(resource_id, message)
-    log.error("Wayback submission of resource %s failed (%s): %s", resource_id, status_ext, message)
+    log.error("Wayback Machine submission of resource %s failed (%s): %s.", resource_id, status_ext, message)
     _record(engine, resource_id, status=WaybackStatus.ERROR, status_ext=status_ext)
 
 

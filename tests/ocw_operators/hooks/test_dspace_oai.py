@@ -42,7 +42,7 @@ def test_extra_tunes_the_client_and_names_the_set(monkeypatch):
 
 def test_a_bad_extra_value_is_a_clear_error(monkeypatch):
     set_connection(monkeypatch, host="https://d/oai/request", extra={"max_503_retries": "many"})
-    with pytest.raises(AirflowException, match=r"extra.max_503_retries must be a int"):
+    with pytest.raises(AirflowException, match=r"extra.max_503_retries must be a whole number, got .many."):
         DSpaceOaiHook().get_conn()
 
 

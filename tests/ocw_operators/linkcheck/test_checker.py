@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 
@@ -188,6 +189,35 @@ def test_errors_never_repeat_credentials_embedded_in_the_url():
     assert result.status is ResourceStatus.CHECK_FAILED
     assert "s3cr3t" not in result.error
     assert "archivist" not in result.error
+
+
+def test_no_failure_logs_or_stores_credentials_embedded_in_the_url(farm, caplog):
+    """Every way a check with ``user:password@`` in its URL can fail: the reason, the result and the logs."""
+    caplog.set_level(logging.DEBUG)
+    userinfo = "archivist:s3cr3t-token@"
+    authority = farm.split("//")[1]
+    urls = [
+        f"http://{userinfo}{authority}/hang",
+        f"http://{userinfo}{authority}/reset",
+        f"http://{userinfo}{authority}/redirect-loop",
+        f"http://{userinfo}{authority}/status/401",
+        f"http://{userinfo}127.0.0.1:{closed_port()}/ok",
+        f"http://{userinfo}no-such-host.invalid/",
+        f"http://{userinfo}example.org:99999/",
+        f"http://{userinfo}a..b/",
+        f"https://{userinfo}{authority}/ok",  # TLS to a plain HTTP server
+    ]
+    results = check_links(list(enumerate(urls)), CheckSettings(total_timeout_s=1.0, connect_timeout_s=1.0))
+    assert [result.status for result in results].count(ResourceStatus.CHECK_FAILED) == len(urls) - 1
+    for result in results:
+        for text in (result.error, repr(result), str(result)):
+            assert "s3cr3t" not in text and "archivist" not in text, text
+    assert "s3cr3t" not in caplog.text and "archivist" not in caplog.text
+
+
+def test_an_error_text_quoting_a_url_loses_its_userinfo():
+    reason = describe_error(RuntimeError("cannot fetch http://archivist:s3cr3t@example.org/x"), CheckSettings())
+    assert reason == "RuntimeError: cannot fetch http://example.org/x"
 
 
 @pytest.mark.parametrize(

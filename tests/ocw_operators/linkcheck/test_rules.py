@@ -36,3 +36,11 @@ def test_auth_payment_timeout_rate_limit_and_unavailable_leave_the_link_unchecke
 
 def test_no_status_is_valid_as_ocw_studio_records_an_empty_url():
     assert classify_response(None) is ResourceStatus.VALID
+
+
+def test_counts_read_as_words():
+    from ocw_operators.linkcheck.rules import describe_counts
+
+    assert describe_counts({"valid": 93, "broken": 5, "unchecked": 2}) == "93 valid, 5 broken, 2 unchecked"
+    assert describe_counts({"check_failed": 1, "valid": 1}) == "1 valid, 0 broken, 0 unchecked, 1 could not be checked"
+    assert "ResourceStatus" not in describe_counts({"valid": 1})

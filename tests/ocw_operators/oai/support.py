@@ -116,13 +116,17 @@ class FakeRetirementRecords:
             if r.state in ("deposited", "workflow"):
                 yield RetirementDeposit(r.course_id, r.deposited_at, handle=r.handle, course_uri=r.course_uri)
 
-    def mark_withdrawn(self, course_id: str, handle: str, *, expunged: bool) -> None:
+    def mark_withdrawn(self, course_id: str, handle: str, *, expunged: bool) -> str:
         self.calls.append(("withdrawn", course_id, handle, expunged))
         self.retirements[course_id].state = "expunged" if expunged else "withdrawn"
+        return f"item {handle} is {self.retirements[course_id].state}"
 
-    def mark_missing(self, course_id: str, *, waited: dt.timedelta) -> None:
+    def mark_missing(self, course_id: str, *, waited: dt.timedelta) -> str | None:
         self.calls.append(("missing", course_id, waited.days))
+        if self.retirements[course_id].state == "missing":
+            return None  # flagged before
         self.retirements[course_id].state = "missing"
+        return f"not seen for {waited.days} days"
 
     def finish_workflow(self, course_id: str, handle: str) -> None:
         self.calls.append(("finished", course_id, handle))

@@ -10,6 +10,7 @@ from ocw_operators.oai.harvest import HarvestRequest, HarvestScope, OaiHarvester
 from ocw_operators.oai.reconcile import (
     HarvestedItemView,
     Outcome,
+    ReconcileReport,
     RetirementDeposit,
     SqlHarvestedItems,
     existing_item_lookup,
@@ -75,6 +76,19 @@ def test_every_outcome_is_decided_and_applied(oai_sandbox, archive_engine):
         ]
     )
     assert retirements.retirements["workflow"].cms_handle == finished_later.handle
+    assert report.summary() == (
+        "Reconciled 7 deposit(s) with DSpace's OAI-PMH items: 1 published, 1 withdrawn, 1 expunged, "
+        "1 finished from DSpace's review workflow, 1 missing, 2 not yet visible in OAI-PMH"
+    )
+    assert report.course_messages() == [
+        (True, f"expunged (hdl:{expunged.handle}): flagged expunged from DSpace: item {expunged.handle} is expunged"),
+        (True, "lost (hdl:1721.1/999999): flagged missing from OAI-PMH: not seen for 21 days"),
+        (
+            True,
+            f"withdrawn (hdl:{withdrawn.handle}): flagged withdrawn in DSpace: item {withdrawn.handle} is withdrawn",
+        ),
+        (False, f"workflow: DSpace's workflow archived the item as hdl:{finished_later.handle}; handle set in the CMS"),
+    ]
 
     # A second pass flags nothing again: flagged deposits left the retirement side's open states.
     retirements.calls.clear()
@@ -91,6 +105,17 @@ def test_a_workflow_deposit_that_never_appears_becomes_missing(oai_sandbox, arch
     report = run_reconcile(archive_engine, retirements, now=deposited + MISSING_AFTER)
     assert report.outcomes == {"slow-review": Outcome.MISSING}
     assert report.counts == {"missing": 1}
+    assert report.course_messages() == [(True, "slow-review (no handle yet): flagged missing from OAI-PMH: not seen "
+                                               "for 14 days")]  # fmt: skip
+
+
+def test_a_deposit_flagged_before_is_named_without_a_new_reason():
+    report = ReconcileReport(outcomes={"history/x": Outcome.MISSING}, handles={"history/x": None},
+                             reasons={"history/x": None})  # fmt: skip
+    assert report.course_messages() == [
+        (True, "history/x (no handle yet): missing from OAI-PMH; already flagged on its record")
+    ]
+    assert ReconcileReport().summary() == "No deposit to reconcile with DSpace's OAI-PMH items"
 
 
 def test_existing_item_lookup_finds_a_course_under_a_rewritten_uri(oai_sandbox, archive_engine):

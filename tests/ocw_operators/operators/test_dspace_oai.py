@@ -14,6 +14,7 @@ from ocw_operators.db.models.retirement import DSpaceFlag
 from ocw_operators.oai.records import Granularity
 from ocw_operators.operators.dspace_oai import DSpaceOaiHarvestOperator, DSpaceOaiReconcileOperator, as_bool
 from ocw_operators.retirement import state
+from tests.ocw_operators import task_log
 from tests.ocw_operators.oai import support
 from tests.ocw_operators.oai.support import OCW_SET, add_courses
 from tests.ocw_operators.retirement.sandbox_env import record_deposit
@@ -117,3 +118,41 @@ def test_missing_after_days_is_validated(archive_db_conn):
     operator = DSpaceOaiReconcileOperator(task_id="r", missing_after_days="0")
     with pytest.raises(AirflowException, match="at least 1"):
         operator.execute(context())
+
+
+def test_harvest_and_reconcile_logs_name_each_flagged_course_with_its_handle_and_reason(
+    monkeypatch, sandbox_runtime, archive_db_conn, archive_engine, capsys
+):
+    monkeypatch.delenv("AIRFLOW_CONN_OCW_CMS_DEFAULT", raising=False)
+    sandbox = support.start_oai_sandbox(sandbox_runtime)
+    published, withdrawn = add_courses(sandbox.store, sandbox.clock, 2)
+    sandbox.store.touch(withdrawn.handle, withdrawn=True)
+    monkeypatch.setenv("AIRFLOW_CONN_DSPACE_OAI_DEFAULT", sandbox.connection_json(set_spec=OCW_SET))
+    result = DSpaceOaiHarvestOperator(task_id="harvest", set_spec="").execute(context())
+    deposited_at = INTERVAL_END - dt.timedelta(days=31)
+    for course_id, item in (("history/published", published), ("history/withdrawn", withdrawn)):
+        record_deposit(archive_engine, course_id, handle=item.handle, deposited_at=deposited_at,
+                       identifier_uri=item.dublin_core["identifier.uri"][0])  # fmt: skip
+    record_deposit(archive_engine, "history/lost", handle="1721.1/404", deposited_at=deposited_at)
+    record_deposit(archive_engine, "history/recent", handle="1721.1/405", deposited_at=INTERVAL_END)
+    DSpaceOaiReconcileOperator(task_id="r", missing_after_days="14").execute(context())
+    DSpaceOaiReconcileOperator(task_id="r", missing_after_days="14").execute(context())  # nothing new to flag
+
+    lines = task_log.operator_lines(capsys.readouterr().out)
+    logged = [message for _, message in lines]
+    assert any(line.startswith(f"Harvesting set {OCW_SET} from {sandbox.base_url} (incremental harvest; repository ")
+               for line in logged), logged  # fmt: skip
+    assert (
+        f"Harvest run {result['run_id']} read 2 record(s) in 1 page(s) (1 deleted, 0 rejected); "
+        f"the watermark is now {result['watermark']}"
+    ) in logged
+    assert (
+        "Reconciled 4 deposit(s) with DSpace's OAI-PMH items: 1 published, 1 withdrawn, 1 missing, "
+        "1 not yet visible in OAI-PMH"
+    ) in logged
+    assert ("warning", f"history/withdrawn (hdl:{withdrawn.handle}): flagged withdrawn in DSpace: DSpace withdrew item "
+            f"{withdrawn.handle}: OAI-PMH lists it as deleted") in lines  # fmt: skip
+    assert ("warning", "history/lost (hdl:1721.1/404): flagged missing from OAI-PMH: item 1721.1/404 has not "
+            "appeared in OAI-PMH 31 days after the deposit") in lines  # fmt: skip
+    assert "Reconciled 2 deposit(s) with DSpace's OAI-PMH items: 1 published, 1 not yet visible in OAI-PMH" in logged
+    assert all(not task_log.REPR.search(message) for message in logged), [m for m in logged if task_log.REPR.search(m)]

@@ -221,3 +221,53 @@ def test_status_update_records_and_expires(engine, enabled, wayback_conn, monkey
     assert result["expired"] == 1
     assert get_resource(engine, current).wayback_status == "success"
     assert get_resource(engine, stale).wayback_status_ext == "error:status-expired"
+
+
+# --- task log wording ---------------------------------------------------------------------------------------
+
+
+def test_log_lines_are_sentences_with_the_numbers_named(engine, enabled, wayback_conn, capfd, caplog):
+    caplog.set_level("INFO")
+    wayback_conn.state.capture_seconds = 0
+    ids = [add_resource(engine, url=f"https://example.org/page-{n}") for n in range(2)]
+
+    batches = WaybackCandidatesOperator(task_id="select").execute(_context())
+    WaybackSubmitOperator(task_id="submit", resource_ids=batches[0], deferrable=False).execute(_context())
+    WaybackSubmitOperator(task_id="submit", resource_ids=ids, deferrable=False).execute(_context())
+    WaybackStatusUpdateOperator(task_id="status").execute(_context())
+
+    logged = capfd.readouterr().out + caplog.text
+    assert (
+        "Selected 2 resources for Wayback Machine capture, in 1 batch of up to 25 (sites: all; excluded: none; "
+        "every valid resource; leaving out those captured in the last 30 days)." in logged
+    )
+    assert "Wayback Machine submission of 2 resources: 2 accepted with a capture job." in logged
+    assert (
+        "Wayback Machine submission of 2 resources: 0 accepted with a capture job, 2 skipped (already sent, or "
+        "captured within the submission interval)." in logged
+    )
+    assert (
+        "Wayback status update finished. Asked SPN2 about 2 capture jobs: 2 succeeded, 0 failed, 0 still pending."
+        in logged
+    )
+    ours = [line for line in logged.splitlines() if "ocw_operators" in line]
+    assert len(ours) >= 4
+    assert not [line for line in ours if "{" in line or "<" in line or "Status." in line]
+
+
+def test_summaries_describe_every_nonzero_count():
+    from ocw_operators.wayback.status import StatusSummary
+    from ocw_operators.wayback.submission import SubmissionSummary
+
+    submission = SubmissionSummary(requested=5, submitted=1, refused=1, failed=1, empty_url=1, rate_limited=3)
+    submission.not_attempted = 1
+    assert submission.describe() == (
+        "Wayback Machine submission of 5 resources: 1 accepted with a capture job, 1 refused by SPN2, "
+        "1 failed (recorded as errors; a retry resends them), 1 skipped for an empty URL, 1 left for a retry "
+        "(the rate limit asked for too long a wait). SPN2 answered 3 requests with 429 Too Many Requests."
+    )
+    status = StatusSummary(requested=1, pending=1, not_reported=0, unknown=2, expired=1)
+    assert status.describe() == (
+        "Asked SPN2 about 1 capture job: 0 succeeded, 0 failed, 1 still pending, 2 reported for no pending resource "
+        "(ignored). Expired 1 job pending for too long."
+    )

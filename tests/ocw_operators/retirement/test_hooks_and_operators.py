@@ -13,7 +13,10 @@ from ocw_operators.hooks.ocw_cms import OcwCmsHook
 from ocw_operators.operators import retirement as ops
 from ocw_operators.retirement import state
 from ocw_operators.retirement.cms import CmsError
+from ocw_operators.retirement.sword import SwordOutcomeUnknownError
+from ocw_sandbox.cms import SandboxResource
 from ocw_sandbox.control import inject_fault
+from tests.ocw_operators import task_log
 from tests.ocw_operators.retirement.sandbox_env import (
     CMS_PASSWORD,
     CMS_USER,
@@ -118,11 +121,17 @@ def test_permanent_errors_fail_fast_and_transient_ones_retry(deployed):
     with pytest.raises(AirflowFailException, match="HTTP 413"):
         ops.DepositCourseOperator(task_id="deposit", course_id=course_id).execute(context={})
     sandbox.sword.max_upload_size = 0
-    inject_fault(sandbox.dspace_url, "sword_deposit", kind="status", status=503, body="busy")
-    with pytest.raises(Exception, match="HTTP 503") as transient:
+    # DSpace's own 5xx verdict (a sword:error document): nothing was created, so a retry deposits.
+    repository_error = (
+        '<sword:error xmlns:sword="http://purl.org/net/sword/" xmlns:atom="http://www.w3.org/2005/Atom" '
+        'href="http://www.dspace.org/ns/sword/1.3.1/errors/RepositoryError"><atom:summary>disk full</atom:summary>'
+        "</sword:error>"
+    )
+    inject_fault(sandbox.dspace_url, "sword_deposit", kind="status", status=500, body=repository_error)
+    with pytest.raises(Exception, match="HTTP 500") as transient:
         ops.DepositCourseOperator(task_id="deposit", course_id=course_id).execute(context={})
     assert not isinstance(transient.value, AirflowFailException)
-    assert "HTTP 503" in state.load(engine, course_id).last_error
+    assert "HTTP 500" in state.load(engine, course_id).last_error
     ops.DepositCourseOperator(task_id="deposit", course_id=course_id).execute(context={})
     inject_fault(sandbox.cms_url, "set_dspace_handle", kind="status", status=502)
     with pytest.raises(CmsError) as cms_failure:
@@ -132,6 +141,80 @@ def test_permanent_errors_fail_fast_and_transient_ones_retry(deployed):
     ops.SetCmsDspaceHandleOperator(task_id="h", course_id=course_id).execute(context={})
     assert ops.RecordRetirementOperator(task_id="r", course_id=course_id).execute(context={})["state"] == "done"
     assert len(sandbox.store.items()) == 1
+
+
+def test_a_gateway_503_is_never_retried_into_a_second_deposit(deployed):
+    sandbox, engine = deployed
+    course_id = COURSES[0]
+    state.register(engine, [course_id])
+    for operator in (ops.FetchCourseResourcesOperator(task_id="f", course_id=course_id),
+                     ops.BuildCourseSipOperator(task_id="p", course_id=course_id),
+                     ops.StoreCourseZipOperator(task_id="s", course_id=course_id)):  # fmt: skip
+        operator.execute(context={})
+    inject_fault(sandbox.dspace_url, "sword_deposit", kind="replace", status=503, body="<html>busy</html>")
+    with pytest.raises(SwordOutcomeUnknownError, match="HTTP 503"):
+        ops.DepositCourseOperator(task_id="deposit", course_id=course_id).execute(context={})
+    record = state.load(engine, course_id)
+    assert record.state == RetirementState.DEPOSITING and "HTTP 503" in record.last_error
+    # Airflow's retry: the item is not harvested yet, so the task fails at once and says why.
+    with pytest.raises(AirflowFailException, match="may have created a DSpace item"):
+        ops.DepositCourseOperator(task_id="deposit", course_id=course_id).execute(context={})
+    assert len(sandbox.store.items()) == 1 and len(sandbox.sword.deposits) == 1
+
+
+def test_a_file_name_too_long_fails_the_fetch_without_retries_and_the_record_keeps_why(deployed):
+    sandbox, engine = deployed
+    course_id = COURSES[0]
+    name = "readings/" + "ü" * 200 + ".pdf"
+    sandbox.cms.courses[course_id].resources.append(SandboxResource(name=name, content=b"x"))
+    state.register(engine, [course_id])
+    with pytest.raises(AirflowFailException, match="its file name has 404 bytes") as failed:
+        ops.FetchCourseResourcesOperator(task_id="fetch", course_id=course_id).execute(context={})
+    assert course_id in str(failed.value) and name[:40] in str(failed.value)
+    record = state.load(engine, course_id)
+    assert record.state == RetirementState.PENDING
+    assert record.last_error.startswith(f"fetch: course {course_id}: ") and "404 bytes" in record.last_error
+
+
+def test_task_logs_tell_each_course_outcome_in_sentences(deployed, monkeypatch, capsys):
+    sandbox, engine = deployed
+    first, second = sorted(COURSES[:2])
+    ops.SelectRetirementCoursesOperator(task_id="select", course_ids=[]).execute(context={})
+    run_course(first)
+    handle = state.load(engine, first).dspace_handle
+    run_course(first)  # a rerun says what was already done
+    sword_conn(monkeypatch, sandbox.dspace_url, sword_version=2)
+    sandbox.sword.workflow = True
+    with pytest.raises(AirflowSkipException, match="waiting in DSpace's review workflow"):
+        run_course(second)
+    (pending,) = [item for item in sandbox.store.items() if item.in_workflow]
+    finish = ops.FinishWorkflowDepositsOperator(task_id="finish")
+    finish.execute(context={})
+    sandbox.store.touch(pending.handle, in_workflow=False)
+    finish.execute(context={})
+    state.register(engine, ["history/no-such-course"])
+    with pytest.raises(AirflowFailException):
+        ops.FetchCourseResourcesOperator(task_id="fetch", course_id="history/no-such-course").execute(context={})
+
+    lines = task_log.operator_lines(capsys.readouterr().out)
+    logged = [message for _, message in lines]
+    assert f"2 course(s) on the CMS retirement queue; retiring {first}, {second}" in logged
+    assert f"{first}: deposited into collection 1721.1/33971 as hdl:{handle} (HTTP 201)" in logged
+    assert f"{first}: handle hdl:{handle} set in the CMS" in logged
+    assert any(line.startswith(f"{first}: deposited as hdl:{handle}, handle set in the CMS; retirement done (zip ")
+               for line in logged)  # fmt: skip
+    assert f"{first}: already deposited as hdl:{handle}" in logged
+    assert f"{first}: already retired: deposited as hdl:{handle}, handle set in the CMS" in logged
+    accepted = f"{second}: accepted into DSpace's review workflow in collection 1721.1/33972 (HTTP 201); its handle"
+    assert any(line.startswith(accepted) for line in logged)
+    assert f"{second}: still waiting in DSpace's review workflow; no handle yet" in logged
+    assert (
+        f"{second}: DSpace's workflow archived the item as hdl:{pending.handle}; handle set in the CMS, retirement done"
+        in logged
+    )
+    assert ("error", "history/no-such-course: fetch failed, and another try would not help: the CMS has nothing at "
+            f"{sandbox.cms_url}/courses/history/no-such-course/resources.json (HTTP 404)") in lines  # fmt: skip
+    assert all(not task_log.REPR.search(message) for message in logged), [m for m in logged if task_log.REPR.search(m)]
 
 
 def test_dry_run_skips_side_effects_and_templates_hold_no_secrets(deployed):

@@ -10,6 +10,7 @@ import pytest
 from ocw_operators.retirement import zipstream
 from ocw_operators.retirement.names import (
     HostileNameError,
+    NameTooLongError,
     safe_join,
     validate_course_id,
     validate_member_name,
@@ -32,6 +33,28 @@ def test_ordinary_names_pass():
         validate_member_name("lecture-notes/MIT21H_126 lec01 (2003).pdf") == "lecture-notes/MIT21H_126 lec01 (2003).pdf"
     )
     assert validate_member_name("vidéos/cours.mp4")
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("notes/" + "a" * 256 + "/x.pdf", r"its path component 'a+'…'a+' has 256 bytes"),
+        ("é" * 128 + ".pdf", "its file name has 260 bytes"),  # 132 characters, but 260 bytes of UTF-8
+        ("/".join(["d" * 250] * 4) + "/" + "f" * 30, "1034 bytes in UTF-8 in all"),
+    ],
+    ids=["component", "multibyte-component", "path"],
+)
+def test_names_too_long_for_a_file_system_are_refused_in_bytes(name, message):
+    with pytest.raises(NameTooLongError, match=message) as refused:
+        validate_member_name(name)
+    assert "at most 255 bytes per path component and 1,024 per path" in str(refused.value)
+    assert validate_member_name("é" * 125 + ".txt")  # exactly 254 bytes
+    assert validate_member_name("/".join(["d" * 255] * 3) + "/" + "f" * 254)  # exactly 1,024 bytes
+
+
+def test_a_name_that_is_not_unicode_text_is_refused():
+    with pytest.raises(HostileNameError, match="not valid Unicode"):
+        validate_member_name("lecture\ud800.pdf")
 
 
 @pytest.mark.parametrize("course_id", ["history", "../x/y", "history/../..", "a/b/c", "history/x?y", "/abs/path", ""])

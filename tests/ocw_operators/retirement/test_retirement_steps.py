@@ -15,7 +15,7 @@ import pytest
 from ocw_operators.db.models.retirement import RetirementState
 from ocw_operators.retirement import state, steps
 from ocw_operators.retirement.cms import CmsError, CourseNotFoundError
-from ocw_operators.retirement.names import HostileNameError
+from ocw_operators.retirement.names import HostileNameError, NameTooLongError
 from ocw_operators.retirement.steps import DepositOutcomeUnknownError
 from ocw_operators.retirement.sword import CollectionMapError, SwordDepositError, SwordOutcomeUnknownError
 from ocw_operators.xml import MalformedXmlError, UnsafeXmlError
@@ -31,6 +31,8 @@ from tests.ocw_operators.retirement.sandbox_env import (
 )
 
 S = RetirementState
+ERRORS = "http://purl.org/net/sword/error/"
+DSPACE_ERRORS = "http://www.dspace.org/ns/sword/1.3.1/errors/"
 
 
 class SimulatedCrash(BaseException):
@@ -237,34 +239,129 @@ def test_concurrent_second_run_does_not_deposit_while_the_first_is_in_flight(env
 # -- DSpace failures -------------------------------------------------------------------------------------------
 
 
+def sword_error_body(uri: str, summary: str, namespace: str = "http://purl.org/net/sword/") -> str:
+    return (
+        f'<sword:error xmlns:sword="{namespace}" xmlns:atom="http://www.w3.org/2005/Atom" href="{uri}">'
+        f"<atom:title>ERROR</atom:title><atom:summary>{summary}</atom:summary></sword:error>"
+    )
+
+
+ATOM_XML = {"Content-Type": "application/atom+xml"}
+PROXY_PAGE = "<html><head><title>{0}</title></head><body><h1>{0}</h1><hr>nginx</body></html>"
+
+
 @pytest.mark.parametrize(
     ("fault", "message"),
     [
-        ({"kind": "status", "status": 500, "body": "<html>Internal Server Error</html>"}, "HTTP 500"),
         (
-            {
-                "kind": "status",
-                "status": 400,
-                "headers": {"Content-Type": "application/atom+xml"},
-                "body": '<sword:error xmlns:sword="http://purl.org/net/sword/" '
-                'xmlns:atom="http://www.w3.org/2005/Atom" '
-                'href="http://www.dspace.org/ns/sword/1.3.1/errors/CrosswalkError">'
-                "<atom:title>ERROR</atom:title><atom:summary>Crosswalk failed for MODS</atom:summary></sword:error>",
-            },
-            "CrosswalkError.*Crosswalk failed for MODS",
+            {"status": 400, "headers": ATOM_XML,
+             "body": sword_error_body(DSPACE_ERRORS + "CrosswalkError", "Crosswalk failed for MODS")},
+            "HTTP 400.*CrosswalkError.*Crosswalk failed for MODS",
         ),
+        (
+            {"status": 500, "headers": ATOM_XML,
+             "body": sword_error_body(DSPACE_ERRORS + "RepositoryError", "could not write the bitstream")},
+            "HTTP 500.*RepositoryError.*could not write the bitstream",
+        ),
+        ({"status": 404, "body": PROXY_PAGE.format("404 Not Found")}, "HTTP 404.*404 Not Found"),
     ],
-    ids=["500", "sword-error"],
-)
-def test_dspace_errors_are_clear_and_leave_the_course_resumable(env, fault, message):
+    ids=["400-sword-error", "500-sword-error", "404-page"],
+)  # fmt: skip
+def test_dspace_refusals_are_clear_and_leave_the_course_resumable(env, fault, message):
     course_id = COURSES[0]
-    inject_fault(env.sandbox.dspace_url, "sword_deposit", **fault)
-    with pytest.raises(SwordDepositError, match=message):
+    inject_fault(env.sandbox.dspace_url, "sword_deposit", kind="status", **fault)
+    with pytest.raises(SwordDepositError, match=message) as refused:
         retire(env, course_id)
+    assert refused.value.definitive
     record = state.load(env.engine, course_id)
     assert record.state == S.STORED and record.deposit_started_at is None
     retire(env, course_id)
     assert_retired_once(env, course_id)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers"),
+    [
+        (500, "<html>Internal Server Error</html>", {}),
+        (502, PROXY_PAGE.format("502 Bad Gateway"), {"Content-Type": "text/html"}),
+        (503, PROXY_PAGE.format("503 Service Temporarily Unavailable"), {"Content-Type": "text/html"}),
+        (504, PROXY_PAGE.format("504 Gateway Time-out"), {"Content-Type": "text/html"}),
+        (504, "", {}),
+        (503, sword_error_body(ERRORS + "ErrorBadRequest", "relayed by the balancer"), ATOM_XML),
+    ],
+    ids=["500-page", "502", "503", "504", "504-empty", "503-sword-error"],
+)
+def test_a_5xx_without_dspace_verdict_leaves_the_outcome_unknown(env, status, body, headers):
+    """A gateway's 5xx says nothing about the upload: the record stays ``depositing`` and nothing is resent."""
+    course_id = COURSES[0]
+    inject_fault(env.sandbox.dspace_url, "sword_deposit", kind="status", status=status, body=body, headers=headers)
+    with pytest.raises(SwordOutcomeUnknownError, match=f"HTTP {status}.*not DSpace's verdict.*not sent again"):
+        retire(env, course_id)
+    record = state.load(env.engine, course_id)
+    assert record.state == S.DEPOSITING and record.deposit_started_at is not None
+    with pytest.raises(DepositOutcomeUnknownError):
+        retire(env, course_id, lookup=oai_like_lookup(env.sandbox.store))
+    assert env.sandbox.sword.deposits == []  # the faulted attempt never reached DSpace, and nothing was resent
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_a_gateway_timeout_while_dspace_ingests_never_makes_a_second_item(env, status):
+    """The proxy gives up while DSpace finishes the deposit: the rerun finds the item instead of depositing again."""
+    course_id = COURSES[0]
+    page = PROXY_PAGE.format(f"{status} Gateway Time-out")
+    inject_fault(env.sandbox.dspace_url, "sword_deposit", kind="replace", status=status, body=page)
+    with pytest.raises(SwordOutcomeUnknownError):
+        retire(env, course_id)
+    assert state.load(env.engine, course_id).state == S.DEPOSITING
+    assert len(items_for(env.sandbox.store, course_url(env, course_id))) == 1  # DSpace did create it
+    with pytest.raises(DepositOutcomeUnknownError):
+        retire(env, course_id)  # no harvest has seen the item yet: still not resent
+    retire(env, course_id, lookup=oai_like_lookup(env.sandbox.store))
+    assert_retired_once(env, course_id)
+    assert len(env.sandbox.sword.deposits) == 1
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_unknown_on_behalf_of_user_is_not_reported_as_bad_credentials(env, version):
+    from ocw_operators.retirement.sword import SwordClient, SwordSettings
+
+    course_id = COURSES[0]
+    env.sandbox.sword.known_users = {"ocw-publisher"}
+    env.sword = SwordClient(SwordSettings(env.sandbox.dspace_url, "sword-depositor", SWORD_PASSWORD, version=version,
+                                          on_behalf_of="ocw-publisher-typo", read_timeout=10))  # fmt: skip
+    with pytest.raises(SwordDepositError, match=r"HTTP 40[13].*TargetOwnerUnknown") as refused:
+        retire(env, course_id)
+    message = str(refused.value)
+    assert "does not know 'ocw-publisher-typo'" in message and "on_behalf_of" in message
+    assert "refused the SWORD credentials" not in message
+    assert refused.value.definitive and refused.value.status == (401 if version == 1 else 403)
+    assert state.load(env.engine, course_id).state == S.STORED and env.sandbox.store.items() == []
+    env.sword = SwordClient(SwordSettings(env.sandbox.dspace_url, "sword-depositor", SWORD_PASSWORD, version=version,
+                                          on_behalf_of="ocw-publisher", read_timeout=10))  # fmt: skip
+    retire(env, course_id)
+    assert_retired_once(env, course_id)
+
+
+def test_bad_sword_credentials_are_still_reported_as_such(env):
+    from ocw_operators.retirement.sword import SwordClient, SwordSettings
+
+    env.sword = SwordClient(SwordSettings(env.sandbox.dspace_url, "sword-depositor", "wrong", read_timeout=10))
+    with pytest.raises(SwordDepositError, match=r"HTTP 401.*refused the SWORD credentials"):
+        retire(env, COURSES[0])
+    assert state.load(env.engine, COURSES[0]).state == S.STORED
+
+
+def test_a_413_with_an_error_page_larger_than_the_receipt_limit_is_still_a_413(env, monkeypatch):
+    from ocw_operators.retirement import sword
+
+    monkeypatch.setattr(sword, "MAX_RECEIPT_BYTES", 4096)
+    course_id = COURSES[0]
+    page = PROXY_PAGE.format("413 Request Entity Too Large") + "<!-- padding -->" * 1000
+    inject_fault(env.sandbox.dspace_url, "sword_deposit", kind="status", status=413, body=page)
+    with pytest.raises(SwordDepositError, match="HTTP 413") as refused:
+        retire(env, course_id)
+    assert refused.value.definitive and refused.value.status == 413
+    assert state.load(env.engine, course_id).state == S.STORED and env.sandbox.store.items() == []
 
 
 def test_413_415_412_from_dspace(env, monkeypatch):
@@ -364,6 +461,39 @@ def test_hostile_resource_names_are_refused_and_nothing_is_written(env, name):
         retire(env, course_id)
     assert not any(env.retired.parent.rglob("passwd")) and env.sandbox.store.items() == []
     assert state.load(env.engine, course_id).state == S.PENDING
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("lecture-notes/" + "é" * 150 + ".pdf", r"resource name .* is too long: its file name has 304 bytes"),
+        (
+            "lecture-notes/" + "n" * 248 + ".pdf",
+            r"metadata file of resource .* is too long: its file name has 256 bytes",
+        ),
+    ],
+    ids=["file-name", "its-metadata-file-name"],
+)
+def test_a_file_name_too_long_for_the_file_system_is_refused_before_anything_is_fetched(env, name, message):
+    course_id = COURSES[2]
+    env.sandbox.cms.courses[course_id].resources.append(SandboxResource(name=name, content=b"payload"))
+    with pytest.raises(NameTooLongError, match=message) as refused:
+        retire(env, course_id)
+    text = str(refused.value)
+    assert text.startswith(f"course {course_id}: ") and name[:60] in text and "255 bytes per path component" in text
+    assert state.load(env.engine, course_id).state == S.PENDING
+    assert not env.holding.course_dir(course_id).exists() and env.sandbox.store.items() == []
+
+
+def test_file_names_up_to_the_limit_are_archived(env):
+    """255 bytes for the metadata file's name (the file's own name plus ".xml"), temporary names included."""
+    course_id = COURSES[2]
+    name = "lecture-notes/" + "é" * 123 + "x.pdf"  # 246 + 5 = 251 bytes; its metadata file: 255
+    env.sandbox.cms.courses[course_id].resources.append(SandboxResource(name=name, content=b"long name"))
+    retire(env, course_id)
+    assert_retired_once(env, course_id)
+    (item,) = env.sandbox.store.items()
+    assert f"content/{name}" in item.files
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ def test_only_valid_resources_with_a_url_are_candidates(archive_engine, caplog):
     unchecked = add_resource(archive_engine, status="unchecked")
     add_resource(archive_engine, url="   ")
     assert select_candidates(archive_engine, CandidateCriteria(), NOW) == [valid]
-    assert "1 external resource(s) in scope have an empty URL" in caplog.text
+    assert "1 external resource in scope has an empty URL and will never be submitted." in caplog.text
     # Explicitly named (new) resources may be unchecked; broken ones never qualify.
     assert select_candidates(archive_engine, CandidateCriteria(resource_ids=[valid, unchecked, 999]), NOW) == [
         valid,

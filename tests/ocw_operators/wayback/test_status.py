@@ -157,3 +157,14 @@ def test_against_the_sandbox_forgotten_jobs_stay_pending_then_expire(archive_eng
     assert get_resource(archive_engine, lost).wayback_status == "pending"
     assert expire_stale_jobs(archive_engine) == 1
     assert get_resource(archive_engine, lost).wayback_status_ext == STATUS_EXPIRED
+
+
+def test_a_capture_reported_with_credentials_in_its_url_is_stored_without_them(archive_engine, wayback_conn):
+    """A job sent before credentials were refused: SPN2 reports the URL as sent, the playback URL drops them."""
+    job, _ = wayback_conn.state.create_job("https://archivist:s3cr3t-pw@example.org/private", now=time.time() - 5)
+    resource = _pending(archive_engine, job.job_id, wayback_submitted_at=dt.datetime.now(dt.UTC))
+    hook = WaybackHook()
+    assert update_job_statuses(archive_engine, hook).success == 1
+    hook.close()
+    stored = get_resource(archive_engine, resource).wayback_url
+    assert stored.startswith("https://web.archive.org/web/") and stored.endswith("/https://example.org/private")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import pytest
 from sqlalchemy import update
@@ -203,3 +204,71 @@ def test_against_the_sandbox_with_the_shared_limiter(archive_engine, wayback_con
     assert (summary.submitted, summary.refused) == (1, 1)
     assert get_resource(archive_engine, ok).wayback_job_id == wayback_conn.save_requests()[0]["job_id"]
     assert get_resource(archive_engine, capped).wayback_status_ext == "error:too-many-daily-captures"
+
+
+def test_credentials_in_a_url_are_never_sent_to_spn2_nor_stored(archive_engine, wayback_conn, caplog):
+    caplog.set_level(logging.DEBUG)
+    secret_urls = [
+        "https://archivist:s3cr3t-pw@example.org/private/notes.pdf",
+        "http://gh-token-9f8e7d@example.org/repo",
+    ]
+    fine = add_resource(archive_engine, url="https://example.org/public")
+    with_password = add_resource(
+        archive_engine,
+        url=secret_urls[0],
+        # Captured (before this rule) long enough ago to be due again; its playback URL carries the password.
+        wayback_status="success",
+        wayback_url="https://web.archive.org/web/20250101000000/https://archivist:s3cr3t-pw@example.org/private/",
+        wayback_last_successful_submission=dt.datetime.now(dt.UTC) - dt.timedelta(days=60),
+    )
+    with_token = add_resource(archive_engine, url=secret_urls[1], status="unchecked")
+    limiter = DbRateLimiter(archive_engine, "wayback_spn2", 50.0)
+    hook = WaybackHook()
+    summary = submit_batch(
+        archive_engine,
+        hook,
+        limiter,
+        [fine, with_password, with_token],
+        CandidateCriteria(resource_ids=[fine, with_password, with_token]),
+    )
+    hook.close()
+
+    sent = wayback_conn.save_requests()
+    assert [request["url"] for request in sent] == ["https://example.org/public"]
+    assert (summary.submitted, summary.refused, summary.failed) == (1, 2, 0)
+    for resource in (with_password, with_token):
+        row = get_resource(archive_engine, resource)
+        assert (row.wayback_status, row.wayback_status_ext) == ("error", "error:credentials-in-url")
+        assert (row.wayback_job_id, row.wayback_url) == ("", "")
+    text = caplog.text + repr(summary.to_dict())
+    assert "s3cr3t-pw" not in text and "archivist" not in text and "gh-token-9f8e7d" not in text
+    assert "example.org/private/notes.pdf is linked with credentials" in caplog.text
+    # A rerun refuses them again without sending anything.
+    rerun_hook = WaybackHook()
+    rerun = submit_batch(
+        archive_engine, rerun_hook, limiter, [with_token], CandidateCriteria(resource_ids=[with_token])
+    )
+    rerun_hook.close()
+    assert rerun.refused == 1 and len(wayback_conn.save_requests()) == 1
+
+
+@pytest.mark.parametrize("url", ["https://user:pw-secret@example.org/", "http://user@example.org/x"])
+def test_the_spn2_clients_refuse_a_url_with_credentials(wayback_sandbox, url):
+    import asyncio
+
+    from ocw_operators.wayback.spn2 import AsyncSpn2Client, Spn2Client, Spn2Settings, WaybackCredentialsInUrl
+
+    settings = Spn2Settings(wayback_sandbox.base_url, wayback_sandbox.access_key, wayback_sandbox.secret, timeout=5)
+    with Spn2Client(settings) as client, pytest.raises(WaybackCredentialsInUrl) as refused:
+        client.submit_capture(url)
+    message = str(refused.value)
+    assert "pw-secret" not in message and "user:" not in message and "user@" not in message
+    assert "//example.org/" in message and "is linked with credentials" in message
+
+    async def submit_async() -> None:
+        async with AsyncSpn2Client(settings) as client:
+            await client.submit_capture(url)
+
+    with pytest.raises(WaybackCredentialsInUrl):
+        asyncio.run(submit_async())
+    assert wayback_sandbox.save_requests() == []
