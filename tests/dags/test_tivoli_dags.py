@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from ocw_operators.db.engine import make_engine, session_scope
-from ocw_operators.db.models.tivoli import FileState, LoadStatus, TivoliFileLog, TivoliLoadBatch
-from tests.ocw_operators.tivoli.conftest import LONG_AGO, put, settle, tree
+from ocw_operators.db.models.tivoli import FileState, LoadStatus, TivoliFileLog, TivoliHeldVolume, TivoliLoadBatch
+from tests.ocw_operators.tivoli.conftest import LONG_AGO, FolderLock, put, settle, tree
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,3 +76,34 @@ def test_prepare_load_and_retrieve_through_the_dags(tivoli_dags, archive_db_conn
         run_conf={"bibid": "UF87654321", "vid": "00002", "versions": "all", "destination": str(destination)},
     )
     assert tree(destination) == {"UF87654321_00002/images/a.jp2": b"jp2"}
+
+
+@pytest.mark.airflow_e2e
+def test_a_held_volume_fails_the_prep_run_once_the_others_are_staged(
+    tivoli_dags, archive_db_conn, tmp_path, monkeypatch
+):
+    from airflow.utils.state import DagRunState, TaskInstanceState
+
+    dropbox, staging = tmp_path / "DROPBOX", tmp_path / "staging"
+    dropbox.mkdir()
+    staging.mkdir()
+    monkeypatch.setenv("AIRFLOW_VAR_TIVOLI_DROPBOX_DIR", str(dropbox))
+    monkeypatch.setenv("AIRFLOW_VAR_TIVOLI_STAGING_DIR", str(staging))
+    put(dropbox / "UF11111111_00001" / "a.tif", "a")
+    put(dropbox / "UF22222222_00001" / "b.tif", "b")
+    settle(dropbox, LONG_AGO)
+    FolderLock(dropbox / "UF11111111_00001", real=False, monkeypatch=monkeypatch).lock()
+
+    run = tivoli_dags["tivoli_dropbox_prep"].test(logical_date=dt.datetime.now(dt.UTC))
+    assert run.state == DagRunState.FAILED
+    (task,) = run.get_task_instances()
+    assert (task.state, task.try_number) == (TaskInstanceState.FAILED, 1), "failed at once, not retried"
+    assert tree(staging) == {"UF/22/22/22/22/00001/b.tif": b"b"}
+    assert tree(dropbox) == {"UF11111111_00001/a.tif": b"a"}
+    engine = make_engine(archive_db_conn)
+    try:
+        with session_scope(engine) as session:
+            held = session.scalars(select(TivoliHeldVolume)).all()
+    finally:
+        engine.dispose()
+    assert [(row.bibid, row.error_code, row.released_at) for row in held] == [("UF11111111", "EPERM", None)]

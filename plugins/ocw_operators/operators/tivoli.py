@@ -22,6 +22,13 @@ from ocw_operators.tivoli.identifiers import InvalidIdentifierError, VolumeId
 from ocw_operators.tivoli.load import LoadConfig, nightly_load_with_lease
 from ocw_operators.tivoli.prep import PrepConfig, PrepConfigError, prepare_with_lease
 from ocw_operators.tivoli.retrieve import RetrievalError, VersionChoice, retrieve_volume
+from ocw_operators.tivoli.summary import (
+    held_failure,
+    held_sentences,
+    load_summary,
+    prep_summary,
+    retrieve_summary,
+)
 
 DROPBOX_VARIABLE = "TIVOLI_DROPBOX_DIR"
 STAGING_VARIABLE = "TIVOLI_STAGING_DIR"
@@ -98,7 +105,10 @@ class TivoliDropboxPrepOperator(BaseOperator):
     Moves finished resource folders into the staging area, discarding files already archived, renaming
     changed ones with the date, and writing the Tivoli file log. Holds the staging lease in the archive DB
     for the whole run, so overlapping runs or the nightly load on another worker never touch the same files.
-    Returns a summary (volumes staged, files staged/renamed/discarded, folders skipped and why).
+    Logs what it did in sentences and returns a summary (volumes and files staged, renamed and discarded,
+    folders skipped and why). A volume that cannot be read or moved (permissions, a full staging area, an
+    I/O error) is held in the dropbox with its reason, recorded in ``tivoli_held_volume``, and the others are
+    staged; the task then fails without retrying, naming the held volumes, and the next run tries them again.
 
     :param dropbox_dir: the dropbox; default the Variable ``TIVOLI_DROPBOX_DIR``. (templated)
     :param staging_dir: the staging area the nightly load archives; default ``TIVOLI_STAGING_DIR``. (templated)
@@ -149,17 +159,14 @@ class TivoliDropboxPrepOperator(BaseOperator):
             )
         except PrepConfigError as error:
             raise AirflowFailException(str(error)) from error
-        self.log.info(
-            "Staged %d files (%d renamed, %d bytes) from %d volumes; discarded %d already archived; skipped %d",
-            report.files_staged,
-            report.files_renamed,
-            report.bytes_staged,
-            len(report.volumes_staged),
-            report.files_discarded,
-            len(report.skipped),
-        )
-        for skipped in report.skipped:
-            self.log.warning("Skipped %s: %s", skipped.path, skipped.reason)
+        for sentence in prep_summary(report):
+            self.log.info("%s", sentence)
+        for sentence in held_sentences(report):
+            self.log.error("%s", sentence)
+        if report.held:
+            # Only now, with every other volume staged: the operator must act (permissions, disk space), so the
+            # task fails without retrying; the next scheduled run tries the held volumes again.
+            raise AirflowFailException(held_failure(report))
         return report.as_dict()
 
 
@@ -216,14 +223,8 @@ class TivoliNightlyLoadOperator(BaseOperator):
             holder=lease_holder(context),
             lease_wait=self.lease_wait,
         )
-        self.log.info(
-            "Load batch %d %s: %d archived, %d deleted from staging, %d reported files not in the log",
-            report.batch_id,
-            report.status,
-            report.files_archived,
-            report.files_deleted,
-            len(report.not_in_log),
-        )
+        for sentence in load_summary(report):
+            self.log.info("%s", sentence)
         return report.as_dict()
 
 
@@ -320,12 +321,6 @@ class TivoliRetrieveOperator(BaseOperator):
             )
         except RetrievalError as error:
             raise AirflowFailException(str(error)) from error
-        self.log.info(
-            "Retrieved %d of %d versions of %s into %s (%d already present)",
-            len(report.retrieved),
-            report.versions,
-            volume,
-            report.destination,
-            len(report.already_present),
-        )
+        for sentence in retrieve_summary(report):
+            self.log.info("%s", sentence)
         return report.as_dict()

@@ -215,6 +215,22 @@ class Mover:
     def _copy_verify_delete(self, source: Path, destination: Path) -> None:
         partial = partial_path(destination)
         partial.unlink(missing_ok=True)
+        try:
+            self._copy_to_partial(source, partial)
+        except OSError:
+            # A full staging area (ENOSPC) or a read error: free the space now, the next volume may fit.
+            partial.unlink(missing_ok=True)
+            raise
+        self.checkpoint("file_copied")
+        os.rename(partial, destination)
+        fsync_directory(destination.parent)
+        self.checkpoint("copy_renamed")
+        os.unlink(source)
+        self.touched_dirs.add(source.parent)
+        self.checkpoint("source_deleted")
+
+    def _copy_to_partial(self, source: Path, partial: Path) -> None:
+        """Copy, fsync, keep the last write date and verify the size."""
         source_fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
         try:
             source_info = os.fstat(source_fd)
@@ -233,15 +249,7 @@ class Mover:
         os.utime(partial, ns=(source_info.st_atime_ns, source_info.st_mtime_ns))
         copied = os.lstat(partial).st_size
         if copied != source_info.st_size:
-            partial.unlink(missing_ok=True)
             raise OSError(errno.EIO, f"copy of {source} is {copied} bytes, expected {source_info.st_size}")
-        self.checkpoint("file_copied")
-        os.rename(partial, destination)
-        fsync_directory(destination.parent)
-        self.checkpoint("copy_renamed")
-        os.unlink(source)
-        self.touched_dirs.add(source.parent)
-        self.checkpoint("source_deleted")
 
     def sync(self) -> None:
         """fsync every folder a rename touched, before the database says the files are staged."""

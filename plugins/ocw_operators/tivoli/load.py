@@ -50,7 +50,9 @@ from ocw_operators.tivoli.dsmc import (
     run_dsmc,
 )
 from ocw_operators.tivoli.filesystem import remove_empty_dirs
+from ocw_operators.tivoli.identifiers import VolumeId
 from ocw_operators.tivoli.lease import STAGING_LEASE, held_lease
+from ocw_operators.tivoli.summary import listing
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +93,21 @@ class LoadReport:
     not_in_log: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    already_finished: bool = False  # a retry of a run whose load had finished: nothing was done again
+    # The first MAX_REPORTED_PATHS volumes (and how many in all) and archived files, as <volume>/<folder>/<name>.
+    volumes: list[str] = field(default_factory=list)
+    volumes_count: int = 0
+    archived_files: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        data["status"] = str(self.status)
+        return data
+
+    def name_archived(self, archived: list[_StagedRow]) -> None:
+        volumes = sorted({f"{row.bibid}_{row.vid}" for row in archived})
+        self.volumes, self.volumes_count = volumes[:MAX_REPORTED_PATHS], len(volumes)
+        self.archived_files = [_volume_relpath(row) for row in archived[:MAX_REPORTED_PATHS]]
 
 
 @dataclass
@@ -103,6 +117,16 @@ class _StagedRow:
     vid: str
     staging_path: str
     size: int
+
+
+def _volume_relpath(row: _StagedRow) -> str:
+    """``UF/12/34/56/78/00001/images/a.jp2`` -> ``UF12345678_00001/images/a.jp2``."""
+    volume = VolumeId(row.bibid, row.vid)
+    try:
+        inside = PurePosixPath(row.staging_path).relative_to(volume.staging_relpath)
+    except ValueError:  # not where the preparation puts it: name it as logged rather than fail the load
+        return row.staging_path
+    return f"{volume.flat}/{inside}"
 
 
 def nightly_load(
@@ -120,6 +144,7 @@ def nightly_load(
     batch_id, finished, retried = _open_batch(engine, run_key, staging, config, clock())
     if finished is not None:
         log.info("Load %s already finished as batch %d (%s); nothing to do", run_key, batch_id, finished.status)
+        finished.already_finished = True
         return finished
     staged = _staged_rows(engine)
     if not staged:
@@ -156,15 +181,17 @@ def nightly_load(
     _mark_archived(engine, batch_id, archived, clock())  # step 4
     report.files_archived = len(archived)
     report.bytes_archived = sum(row.size for row in archived)
+    report.name_archived(archived)
     report.files_deleted = _delete_from_staging(staging, archived)  # step 5
     remove_empty_dirs(staging)
     complete = run.return_code in (RC_SUCCESS, RC_SKIPPED) and len(archived) == len(staged)
     report.status = LoadStatus.SUCCEEDED if complete else LoadStatus.PARTIAL
     _close_batch(engine, batch_id, report, clock)
     if not complete:
+        failed = f"; dsmc reported these failed: {listing(parsed.failed)}" if parsed.failed else ""
         raise LoadIncompleteError(
-            f"dsmc returned {run.return_code}: {len(archived)} of {len(staged)} staged files archived and deleted; "
-            "the rest stay staged for the next load"
+            f"dsmc returned {run.return_code}: {len(archived)} of {len(staged)} staged files were archived and "
+            f"deleted from staging, the rest stay staged for the next load{failed}"
         )
     return report
 

@@ -123,8 +123,11 @@ def test_per_file_failures_delete_only_what_was_sent(archive_engine, boxes, vaul
     _package(dropbox)
     run_prep(archive_engine, dropbox, staging)
     monkeypatch.setenv("OCW_FAKE_DSMC_FAIL_FILES", "*.mets")
-    with pytest.raises(LoadIncompleteError, match="3 of 4"):
+    with pytest.raises(LoadIncompleteError, match="3 of 4") as failure:
         _load(archive_engine, staging, "run-1")
+    assert str(failure.value).endswith(
+        f"dsmc reported these failed: {staging.resolve()}/UF/12/34/56/78/00001/UF12345678_00001.mets"
+    ), "the error names the files that stay staged"
     assert list(tree(staging)) == ["UF/12/34/56/78/00001/UF12345678_00001.mets"]
     assert _batches(archive_engine)[0].status == LoadStatus.PARTIAL
     monkeypatch.delenv("OCW_FAKE_DSMC_FAIL_FILES")

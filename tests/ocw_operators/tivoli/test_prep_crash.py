@@ -10,7 +10,17 @@ import pytest
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models.tivoli import FileState, TivoliFileLog
 from ocw_operators.tivoli.prep import PrepConfig, last_write_date, prepare_dropbox
-from tests.ocw_operators.tivoli.conftest import LONG_AGO, NOW, log_rows, put, reset_tivoli_tables, settle, tree
+from tests.ocw_operators.tivoli.conftest import (
+    LONG_AGO,
+    NOW,
+    FolderLock,
+    held_rows,
+    log_rows,
+    put,
+    reset_tivoli_tables,
+    settle,
+    tree,
+)
 
 
 class SimulatedCrash(BaseException):
@@ -28,7 +38,7 @@ def _crash_at(step_number: int):
     return checkpoint, calls
 
 
-def _build_scenario(engine, dropbox: Path, staging: Path) -> None:
+def _build_scenario(engine, dropbox: Path, staging: Path, lock: FolderLock | None = None) -> None:
     for root in (dropbox, staging):
         shutil.rmtree(root, ignore_errors=True)
         root.mkdir()
@@ -59,7 +69,12 @@ def _build_scenario(engine, dropbox: Path, staging: Path) -> None:
     put(volume / "sub" / "00004.tif", "four")  # new, in a folder that can move whole
     put(dropbox / "UF22222222" / "00001" / "a.tif", "a")
     put(dropbox / "UF22222222" / "00001" / "b" / "c.tif", "c")
+    if lock is not None:  # a folder of the first volume that nothing can leave: the volume is held half-way
+        lock.unlock()
+        put(lock.path / "y.tif", "y")
     settle(dropbox)
+    if lock is not None:
+        lock.lock()
 
 
 def _state(engine, dropbox: Path, staging: Path):
@@ -97,3 +112,45 @@ def test_a_crash_at_any_step_then_a_rerun_loses_nothing_and_logs_nothing_twice(a
         assert not any(name.endswith(".tivoli-partial") for name in tree(staging)), where
         assert report.files_staged + report.intents_recovered <= 5, where
     assert len(steps) >= (9 if allow_rename else 20), steps
+
+
+def _held(engine) -> list[tuple[str, str, bool]]:
+    return [(row.bibid, row.vid, row.released_at is None) for row in held_rows(engine)]
+
+
+@pytest.mark.parametrize("allow_rename", [True, False], ids=["rename", "copy"])
+def test_a_crash_in_a_run_that_holds_a_volume_half_way_loses_nothing_and_logs_nothing_twice(
+    archive_engine, tmp_path, monkeypatch, allow_rename
+):
+    """The volume held half-way has its intents settled like a crash's; a real crash anywhere around that,
+    a rerun (still failing) and a run after the fix end exactly where uninterrupted runs do."""
+    dropbox, staging = tmp_path / "DROPBOX", tmp_path / "staging"
+    config = PrepConfig(dropbox=dropbox, staging=staging, allow_rename=allow_rename)
+    lock = FolderLock(dropbox / "UF12345678_00001" / "locked", real=False, monkeypatch=monkeypatch)
+
+    def fix_and_rerun(run_id: str):
+        lock.unlock()
+        settle(dropbox)
+        _run(archive_engine, config, run_id)
+        return _state(archive_engine, dropbox, staging), _held(archive_engine)
+
+    _build_scenario(archive_engine, dropbox, staging, lock)
+    record, steps = _crash_at(0)
+    report = _run(archive_engine, config, "clean", record)
+    assert [held.volume for held in report.held] == ["UF12345678_00001"], "sanity: the volume is held"
+    assert report.held[0].files_staged > 0 and "held_resolved" in steps, "sanity: held half-way"
+    expected_held = _state(archive_engine, dropbox, staging), _held(archive_engine)
+    expected_fixed = fix_and_rerun("clean-fixed")
+    assert expected_fixed[0][1] == {} and expected_fixed[1] == [("UF12345678", "00001", False)]
+
+    for step_number in range(1, len(steps) + 1):
+        _build_scenario(archive_engine, dropbox, staging, lock)
+        checkpoint, _calls = _crash_at(step_number)
+        with pytest.raises(SimulatedCrash):
+            _run(archive_engine, config, f"crashing-{step_number}", checkpoint)
+        settle(dropbox)
+        _run(archive_engine, config, f"rerun-{step_number}")
+        where = f"crash at step {step_number} ({steps[step_number - 1]})"
+        assert (_state(archive_engine, dropbox, staging), _held(archive_engine)) == expected_held, where
+        assert fix_and_rerun(f"fixed-{step_number}") == expected_fixed, where
+        assert not any(name.endswith(".tivoli-partial") for name in tree(staging)), where

@@ -14,6 +14,7 @@ from ocw_operators.db.models.resources import ExternalResource, ResourceStatus, 
 from ocw_operators.db.models.retirement import CourseRetirement, DSpaceFlag, RetirementState
 from ocw_operators.db.models.tivoli import (
     TivoliFileLog,
+    TivoliHeldVolume,
     TivoliLease,
     TivoliLoadBatch,
     TivoliVolumeStatus,
@@ -35,6 +36,7 @@ __all__ = [
     "ResourceStatus",
     "RetirementState",
     "TivoliFileLog",
+    "TivoliHeldVolume",
     "TivoliLease",
     "TivoliLoadBatch",
     "TivoliVolumeStatus",

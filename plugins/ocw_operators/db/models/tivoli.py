@@ -4,6 +4,10 @@
 Size, LastWriteDate, ArchiveDate, SHA1) and adds what crash safety needs: each row is written as a durable
 intent (``pending``) *before* its file moves, becomes ``staged`` once the file is in the staging area, and
 ``archived`` once a load reports it sent to Tivoli.
+
+``tivoli_held_volume`` lists the volumes the preparation could not stage (a folder that cannot be moved, a
+full staging area, an I/O error) with the reason; the other volumes are staged regardless, and every run tries
+a held volume again until it stages.
 """
 
 from __future__ import annotations
@@ -105,6 +109,28 @@ class TivoliVolumeStatus(Base):
     bytes_archived: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0, server_default="0")
     last_staged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     last_archived_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TivoliHeldVolume(Base):
+    """A volume the preparation could not stage, with why; ``released_at`` is set once a later run staged it.
+
+    One row per volume, kept after its release as the last episode's history: a volume held again later
+    reopens its row (first seen, attempts and reason start over).
+    """
+
+    __tablename__ = "tivoli_held_volume"
+
+    bibid: Mapped[str] = mapped_column(String(10), primary_key=True)
+    vid: Mapped[str] = mapped_column(String(5), primary_key=True)
+    folder: Mapped[str] = mapped_column(Text, nullable=False)  # relative to the dropbox
+    reason: Mapped[str] = mapped_column(Text, nullable=False)  # a sentence for the operator
+    error_code: Mapped[str] = mapped_column(String(16), nullable=False, default="", server_default="")  # ENOSPC
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
+    first_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    last_run: Mapped[str] = mapped_column(String(250), nullable=False)
+    released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    release_note: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
 
 
 class TivoliLease(Base):
