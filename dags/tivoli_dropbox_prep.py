@@ -11,7 +11,11 @@ everything is moved (whole folders by rename where possible) and logged in the T
 SHA-1; the emptied source folder is deleted. Intermediary folders (e.g. `DLOC/CA00001234`), symlinks and
 unsafe file names are skipped and reported in the task log and the returned summary. A crash at any point
 is repaired by the next run (durable per-file intents), and a lease in the archive DB keeps overlapping
-runs and the nightly load apart.
+runs and the nightly load apart. Empty BibID and volume folders older than the quiet period are removed.
+
+A volume that cannot be moved (permission denied, staging full, I/O error) is **held**: recorded in
+`tivoli_held_volume` with its reason, left in the dropbox, and retried by the next run, while every other
+volume is staged. The run then fails without retrying, naming the held volumes, so an operator is told.
 
 **Schedule**: hourly from 07:00 to 17:00 local time, the tool's working hours (`0 7-17 * * *` in the DAGs'
 timezone, below), no catchup, one run at a time.
