@@ -15,6 +15,7 @@ import pytest
 from ocw_operators.db.models.retirement import RetirementState
 from ocw_operators.retirement import state, steps
 from ocw_operators.retirement.cms import CmsError, CourseNotFoundError
+from ocw_operators.retirement.holding import HoldingAreaError
 from ocw_operators.retirement.names import HostileNameError, NameTooLongError
 from ocw_operators.retirement.steps import DepositOutcomeUnknownError
 from ocw_operators.retirement.sword import CollectionMapError, SwordDepositError, SwordOutcomeUnknownError
@@ -106,6 +107,16 @@ def test_fetch_skips_files_already_in_the_holding_area(env):
     )
     third = steps.fetch(env.engine, env.holding, env.cms, course_id).detail
     assert third["files_downloaded"] == 1
+
+
+def test_a_manifest_that_vanishes_after_the_fetch_is_a_holding_area_error(env, monkeypatch):
+    """Not an assert: checks by assert disappear under ``python -O``, and the step then fails on None[0]."""
+    course_id = COURSES[0]
+    state.register(env.engine, [course_id])
+    monkeypatch.setattr(type(env.holding), "load_manifest", lambda self, course_id: None)
+    with pytest.raises(HoldingAreaError, match="manifest vanished"):
+        steps.fetch(env.engine, env.holding, env.cms, course_id)
+    assert state.load(env.engine, course_id).state == S.PENDING
 
 
 def test_sword_v2_deposit(env):
