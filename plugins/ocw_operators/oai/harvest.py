@@ -27,14 +27,11 @@ Caveats of DSpace's transient deletion, which this module honours rather than hi
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
 
-from sqlalchemy import Engine, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session
 
 from ocw_operators.db.base import as_utc, utcnow
@@ -46,6 +43,7 @@ from ocw_operators.db.models.oai import (
     OaiHarvestRun,
     OaiHarvestState,
 )
+from ocw_operators.db.upsert import insert_harvest_state, upsert_harvested_items
 from ocw_operators.oai.client import LIST_VERBS, OaiClient
 from ocw_operators.oai.protocol import BadResumptionToken, IdDoesNotExist, ListPage
 from ocw_operators.oai.records import Granularity, OaiRecord, format_datestamp, uri_key
@@ -374,29 +372,7 @@ def upsert_items(session: Session, records: Sequence[OaiRecord], *, run_id: int 
         kept = newest.get(record.handle)
         if kept is None or record.datestamp >= kept.datestamp:
             newest[record.handle] = record
-    if not newest:
-        return 0
-    rows = [_row(record, run_id, now) for record in newest.values()]
-    # One cached statement executed with many parameter sets: compiling a fresh multi-VALUES statement for
-    # every page costs more than the whole database write.
-    session.execute(_upsert_statement(session.get_bind().dialect.name), rows)
-    return len(rows)
-
-
-@functools.cache
-def _upsert_statement(dialect: str) -> Any:
-    table = OaiHarvestedItem.__table__
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table)
-    excluded = statement.excluded
-    keep_if_missing = ("identifier_uri", "identifier_key", "title")
-    replace = ("oai_identifier", "datestamp", "set_specs", "deleted", "last_harvest_run_id", "last_harvested_on")
-    set_ = {name: excluded[name] for name in replace}
-    set_.update({name: func.coalesce(excluded[name], table.c[name]) for name in keep_if_missing})
-    set_.update(vanished_on=None, updated_on=excluded["updated_on"])
-    return statement.on_conflict_do_update(
-        index_elements=["handle"], set_=set_, where=excluded["datestamp"] >= table.c.datestamp
-    )
+    return upsert_harvested_items(session, [_row(record, run_id, now) for record in newest.values()])
 
 
 def _row(record: OaiRecord, run_id: int | None, now: dt.datetime) -> dict:
@@ -421,12 +397,7 @@ def _locked_state(session: Session, scope: HarvestScope) -> OaiHarvestState:
     key = (scope.endpoint, scope.set_spec, scope.metadata_prefix)
     state = session.get(OaiHarvestState, key, with_for_update=True)
     if state is None:
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        session.execute(
-            insert(OaiHarvestState.__table__)
-            .values(endpoint=key[0], set_spec=key[1], metadata_prefix=key[2], granularity="")
-            .on_conflict_do_nothing()
-        )
+        insert_harvest_state(session, *key)
         state = session.get(OaiHarvestState, key, with_for_update=True)
     return state
 
