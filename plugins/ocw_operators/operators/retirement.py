@@ -30,8 +30,8 @@ from ocw_operators.retirement.names import HostileNameError, validate_course_id
 from ocw_operators.retirement.steps import DepositOutcomeUnknownError
 from ocw_operators.retirement.sword import CollectionMapError, SwordDepositError
 from ocw_operators.retirement.zipstream import SourceChangedError
+from ocw_operators.safe_xml import XmlError
 from ocw_operators.settings import fail_on_bad_input, setting
-from ocw_operators.xml import XmlError
 
 COURSE_LABEL = "{{ task.course_id }}"
 

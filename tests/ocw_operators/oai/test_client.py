@@ -16,7 +16,7 @@ from ocw_operators.oai.client import (
     retry_after_seconds,
 )
 from ocw_operators.oai.protocol import BadResumptionToken, IdDoesNotExist
-from ocw_operators.xml import UnsafeXmlError
+from ocw_operators.safe_xml import UnsafeXmlError
 from ocw_sandbox.oai import oai_error_body
 from tests.ocw_operators.oai.support import OCW_SET, add_courses
 

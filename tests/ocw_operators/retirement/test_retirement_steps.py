@@ -19,7 +19,7 @@ from ocw_operators.retirement.holding import HoldingAreaError
 from ocw_operators.retirement.names import HostileNameError, NameTooLongError
 from ocw_operators.retirement.steps import DepositOutcomeUnknownError
 from ocw_operators.retirement.sword import CollectionMapError, SwordDepositError, SwordOutcomeUnknownError
-from ocw_operators.xml import MalformedXmlError, UnsafeXmlError
+from ocw_operators.safe_xml import MalformedXmlError, UnsafeXmlError
 from ocw_sandbox.cms import SandboxResource, sample_course
 from ocw_sandbox.control import clear_faults, inject_fault
 from tests.ocw_operators.retirement.sandbox_env import (

@@ -20,7 +20,7 @@ from ocw_operators.retirement.sword import (
     parse_error_document,
     parse_receipt,
 )
-from ocw_operators.xml import UnsafeXmlError
+from ocw_operators.safe_xml import UnsafeXmlError
 
 COURSE_ID = "history/21h-126-america-in-depression-and-war-spring-2003"
 NS = {"m": "http://www.loc.gov/METS/", "dim": "http://www.dspace.org/xmlns/dspace/dim",
