@@ -32,7 +32,7 @@ from ocw_operators.tivoli.summary import (
 )
 
 
-def dsmc_command(value: Any) -> str:
+def dsmc_command(value: str | None) -> str:
     """The dsmc command line; any ``-password=`` value in it is masked in logs and rendered fields."""
     command = setting("TIVOLI_DSMC_COMMAND", value)
     for part in command.split():
