@@ -114,6 +114,8 @@ def test_every_setting_is_typed_and_its_default_parses():
             assert entry.parse(str(entry.default).lower()) == entry.default, entry.name
         if entry.kind is Kind.PATH:
             assert entry.default is None, "a path default depends on the machine: use default_factory"
+        if entry.required:
+            assert entry.default is None and entry.default_factory is None, f"{entry.name}: required or default"
 
 
 def test_only_not_found_means_unset(monkeypatch):
