@@ -8,5 +8,6 @@
 * :mod:`.cms`: the course CMS client (resources, metadata, ``set_dspace_handle``);
 * :mod:`.state`: the retirement state machine in the archive DB;
 * :mod:`.steps`: one function per DAG step, each resumable and idempotent;
+* :mod:`.workflow`: deposits DSpace put into its review workflow, finished once their handle is known;
 * :mod:`.records`: the retirement side of the OAI-PMH reconciliation (flags, finishing workflow deposits).
 """

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ocw_operators.db.models.retirement import RetirementState
-from ocw_operators.retirement import state, steps
+from ocw_operators.retirement import state, steps, workflow
 from ocw_operators.retirement.cms import CmsError, CourseNotFoundError
 from ocw_operators.retirement.names import HostileNameError, NameTooLongError
 from ocw_operators.retirement.steps import DepositOutcomeUnknownError
@@ -424,11 +424,11 @@ def test_workflow_deposit_is_recorded_then_finished_by_the_follow_up(env, versio
     assert record.state == S.IN_WORKFLOW and record.dspace_handle is None
     assert env.sandbox.cms.handle_calls == []
     lookup = oai_like_lookup(env.sandbox.store)
-    assert steps.finish_workflow_deposits(env.engine, env.sword, env.cms, lookup=lookup)[0]["handle"] is None
+    assert workflow.finish_workflow_deposits(env.engine, env.sword, env.cms, lookup=lookup)[0]["handle"] is None
     retire(env, course_id, lookup=lookup)  # a rerun meanwhile neither fails nor deposits again
     (item,) = env.sandbox.store.items()
     env.sandbox.store.touch(item.handle, in_workflow=False)  # a DSpace reviewer approves the item
-    (outcome,) = steps.finish_workflow_deposits(env.engine, env.sword, env.cms, lookup=lookup)
+    (outcome,) = workflow.finish_workflow_deposits(env.engine, env.sword, env.cms, lookup=lookup)
     assert outcome == {"course_id": course_id, "handle": item.handle, "state": "done"}
     assert_retired_once(env, course_id)
 
