@@ -7,6 +7,10 @@ import logging
 
 import pytest
 
+from ocw_operators.clients import wayback_spn2 as spn2
+from ocw_operators.clients.cms import CmsSettings
+from ocw_operators.clients.dspace_oai import OaiClientSettings
+from ocw_operators.clients.dspace_sword import SwordSettings
 from ocw_operators.connection_forms import (
     ARCHIVE_DB,
     CONNECTION_FORMS,
@@ -18,10 +22,6 @@ from ocw_operators.connection_forms import (
     ExtraField,
     ExtraFieldError,
 )
-from ocw_operators.oai.client import OaiClientSettings
-from ocw_operators.retirement.cms import CmsSettings
-from ocw_operators.retirement.sword import SwordSettings
-from ocw_operators.wayback import spn2
 
 
 def test_every_type_declares_labelled_described_fields():

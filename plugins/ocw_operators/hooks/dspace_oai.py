@@ -12,8 +12,9 @@ from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowException
 from airflow.sdk.log import mask_secret
 
+from ocw_operators.clients.dspace_oai import OaiClient, OaiClientSettings
 from ocw_operators.connection_forms import DSPACE_OAI, ExtraFieldError, ExtraValues
-from ocw_operators.oai.client import OaiClient, OaiClientSettings, redact_url
+from ocw_operators.http_support import redact_url
 from ocw_operators.oai.protocol import ListPage, OaiRecord, OaiSet, RepositoryInfo
 
 # Connection extra fields that tune the client (OaiClientSettings takes them under the same names).
@@ -95,7 +96,7 @@ class DSpaceOaiHook(BaseHook):
         return f"{scheme}://{host}{port}/{path.lstrip('/')}"
 
     def get_conn(self) -> OaiClient:
-        """The :class:`~ocw_operators.oai.client.OaiClient` for this Connection (built once per hook)."""
+        """The :class:`~ocw_operators.clients.dspace_oai.OaiClient` for this Connection (built once per hook)."""
         if self._client is None:
             settings, extra, auth = self._connection_settings()
             session = requests.Session()

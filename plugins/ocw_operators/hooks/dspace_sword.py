@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowException
 from airflow.sdk.log import mask_secret
 
+from ocw_operators.clients.dspace_sword import SwordClient, SwordSettings
 from ocw_operators.connection_forms import DSPACE_SWORD, ExtraFieldError, ExtraValues
-from ocw_operators.retirement.sword import CollectionMap, CollectionMapError, SwordClient, SwordSettings
+from ocw_operators.retirement.collection_map import CollectionMap, CollectionMapError
 
 
 class DSpaceSwordHook(BaseHook):
@@ -58,8 +60,6 @@ class DSpaceSwordHook(BaseHook):
         try:
             settings = SwordSettings(
                 base_url=base_url.rstrip("/"),
-                username=conn.login,
-                password=conn.password,
                 version=extra["sword_version"],
                 on_behalf_of=extra["on_behalf_of"] or None,
                 connect_timeout=extra["connect_timeout"],
@@ -72,9 +72,12 @@ class DSpaceSwordHook(BaseHook):
         return settings, extra
 
     def get_conn(self) -> SwordClient:
-        """A :class:`~ocw_operators.retirement.sword.SwordClient` configured from the Connection."""
+        """A :class:`~ocw_operators.clients.dspace_sword.SwordClient` configured from the Connection."""
 
-        return SwordClient(self._settings_and_extra()[0])
+        conn = self.get_connection(self.dspace_sword_conn_id)
+        session = requests.Session()
+        session.auth, session.trust_env = (conn.login, conn.password), False
+        return SwordClient(self._settings_and_extra()[0], session)
 
     def collection_map(self) -> CollectionMap:
         """The department -> collection mapping from ``extra.collections`` or ``extra.collections_file``."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowException
 from airflow.sdk.log import mask_secret
 
+from ocw_operators.clients.cms import CmsClient, CmsSettings
 from ocw_operators.connection_forms import OCW_CMS, ExtraFieldError
-from ocw_operators.retirement.cms import CmsClient, CmsSettings
 
 
 class OcwCmsHook(BaseHook):
@@ -35,7 +36,7 @@ class OcwCmsHook(BaseHook):
         self.ocw_cms_conn_id = ocw_cms_conn_id
 
     def get_conn(self) -> CmsClient:
-        """A :class:`~ocw_operators.retirement.cms.CmsClient` configured from the Connection."""
+        """A :class:`~ocw_operators.clients.cms.CmsClient` configured from the Connection."""
 
         conn = self.get_connection(self.ocw_cms_conn_id)
         if not conn.host or not conn.login or not conn.password:
@@ -57,7 +58,9 @@ class OcwCmsHook(BaseHook):
                 connect_timeout=extra["connect_timeout"],
                 read_timeout=extra["read_timeout"],
             )
-            return CmsClient(settings)
+            session = requests.Session()
+            session.trust_env = False
+            return CmsClient(settings, session)
         except (TypeError, ValueError) as error:
             raise AirflowException(f"Connection {self.ocw_cms_conn_id!r} has an invalid extra: {error}") from None
 

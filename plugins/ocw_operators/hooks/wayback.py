@@ -5,19 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import aiohttp
+import requests
 from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
-from ocw_operators.connection_forms import WAYBACK_SPN2
-from ocw_operators.wayback.spn2 import (
+from ocw_operators.clients.wayback_spn2 import (
     DEFAULT_BASE_URL,
-    AsyncSpn2Client,
     CaptureSubmission,
     JobStatus,
     Spn2Client,
     Spn2Settings,
     WaybackError,
 )
+from ocw_operators.clients.wayback_spn2_async import AsyncSpn2Client
+from ocw_operators.connection_forms import WAYBACK_SPN2
 
 
 def spn2_settings_from_connection(conn: Any) -> Spn2Settings:
@@ -53,7 +55,7 @@ class WaybackHook(BaseHook):
     """Submit captures to the Wayback Machine (SPN2) and read capture job statuses.
 
     Sends ``Authorization: LOW <access key>:<secret>`` and ``Accept: application/json`` on every request, with
-    a connect and a read timeout. Errors are :class:`ocw_operators.wayback.spn2.WaybackError` subclasses:
+    a connect and a read timeout. Errors are :class:`ocw_operators.clients.wayback_spn2.WaybackError` subclasses:
     ``WaybackRateLimited`` (429, carries ``retry_after`` seconds), ``WaybackHttpError`` (other non-2xx, with
     the status and a short body excerpt), ``WaybackBadResponse`` (a 2xx that is not SPN2's JSON),
     ``WaybackCaptureRefused`` (200 without a ``job_id``), ``WaybackTransportError`` and
@@ -87,12 +89,14 @@ class WaybackHook(BaseHook):
     def get_conn(self) -> Spn2Client:
         """A blocking client, created on first use and reused by this hook instance."""
         if self._client is None:
-            self._client = Spn2Client(self.settings())
+            self._client = Spn2Client(self.settings(), requests.Session())
         return self._client
 
     async def aget_client(self) -> AsyncSpn2Client:
         """An async client; use it as ``async with await hook.aget_client() as client``."""
-        return AsyncSpn2Client(await self.asettings())
+        settings = await self.asettings()
+        timeout = aiohttp.ClientTimeout(total=settings.timeout, connect=settings.connect_timeout)
+        return AsyncSpn2Client(settings, aiohttp.ClientSession(timeout=timeout))
 
     def close(self) -> None:
         if self._client is not None:

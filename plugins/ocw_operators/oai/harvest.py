@@ -35,6 +35,7 @@ from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ocw_operators.clients.dspace_oai import LIST_VERBS, OaiClient
 from ocw_operators.db.base import as_utc, utcnow
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models.oai import (
@@ -45,7 +46,6 @@ from ocw_operators.db.models.oai import (
     OaiHarvestState,
 )
 from ocw_operators.db.oai_items import in_set, upsert_items
-from ocw_operators.oai.client import LIST_VERBS, OaiClient
 from ocw_operators.oai.protocol import BadResumptionToken, IdDoesNotExist, ListPage
 from ocw_operators.oai.records import Granularity, format_datestamp
 
@@ -129,7 +129,7 @@ class OaiHarvester:
     """Harvests one :class:`HarvestScope` from ``client`` into the archive DB behind ``engine``.
 
     :param engine: the archive DB (SQLite or PostgreSQL), migrated.
-    :param client: an :class:`~ocw_operators.oai.client.OaiClient` for the scope's endpoint.
+    :param client: an :class:`~ocw_operators.clients.dspace_oai.OaiClient` for the scope's endpoint.
     :param scope: the list to harvest.
     :param clock: "now" for bookkeeping columns (injectable for tests).
     :param max_restarts: how often one harvest may restart its list after ``badResumptionToken``.

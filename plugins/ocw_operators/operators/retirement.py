@@ -17,18 +17,19 @@ from typing import Any
 from airflow.sdk import BaseOperator, Variable
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from ocw_operators.clients.cms import CourseNotFoundError
+from ocw_operators.clients.dspace_sword import SwordDepositError
 from ocw_operators.db.models.retirement import RetirementState
 from ocw_operators.hooks.archive_db import ArchiveDbHook
 from ocw_operators.hooks.dspace_sword import DSpaceSwordHook
 from ocw_operators.hooks.ocw_cms import OcwCmsHook
 from ocw_operators.oai.reconcile import existing_item_lookup
 from ocw_operators.retirement import state, steps, workflow
-from ocw_operators.retirement.cms import CourseNotFoundError
+from ocw_operators.retirement.collection_map import CollectionMapError
 from ocw_operators.retirement.course import CourseDataError
 from ocw_operators.retirement.holding import HoldingArea
 from ocw_operators.retirement.names import HostileNameError, validate_course_id
 from ocw_operators.retirement.steps import DepositOutcomeUnknownError
-from ocw_operators.retirement.sword import CollectionMapError, SwordDepositError
 from ocw_operators.retirement.zipstream import SourceChangedError
 from ocw_operators.xml import XmlError
 

@@ -15,13 +15,14 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
+from ocw_operators.clients.dspace_sword import DepositReceipt, SwordError
 from ocw_operators.db.models.retirement import CourseRetirement, RetirementState
 from ocw_operators.oai.reconcile import ExistingItemLookup
 from ocw_operators.retirement import state
+from ocw_operators.retirement.collection_map import CollectionMap
 from ocw_operators.retirement.holding import CHUNK_BYTES, CourseSource, HoldingArea, atomic_writer
 from ocw_operators.retirement.names import course_dir_name, zip_file_name
 from ocw_operators.retirement.sip import DescriptiveFormat, build_sip
-from ocw_operators.retirement.sword import CollectionMap, DepositReceipt, SwordError
 
 S = RetirementState
 

@@ -7,13 +7,13 @@ import json
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
+from ocw_operators.clients.cms import CmsError
+from ocw_operators.clients.dspace_sword import SwordOutcomeUnknownError
 from ocw_operators.db.models.retirement import RetirementState
 from ocw_operators.hooks.dspace_sword import DSpaceSwordHook
 from ocw_operators.hooks.ocw_cms import OcwCmsHook
 from ocw_operators.operators import retirement as ops
 from ocw_operators.retirement import state
-from ocw_operators.retirement.cms import CmsError
-from ocw_operators.retirement.sword import SwordOutcomeUnknownError
 from ocw_sandbox.cms import SandboxResource
 from ocw_sandbox.control import inject_fault
 from tests.ocw_operators import task_log
