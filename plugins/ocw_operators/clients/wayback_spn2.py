@@ -301,7 +301,7 @@ class Spn2Client:
 
     def __init__(self, settings: Spn2Settings, session: requests.Session) -> None:
         self.settings = settings
-        self._session = session
+        self.session = session
 
     def __enter__(self) -> Spn2Client:
         return self
@@ -310,7 +310,7 @@ class Spn2Client:
         self.close()
 
     def close(self) -> None:
-        self._session.close()
+        self.session.close()
 
     def submit_capture(self, url: str) -> CaptureSubmission:
         if not url or not url.strip():
@@ -329,7 +329,7 @@ class Spn2Client:
         settings = self.settings
         deadline = Deadline(settings.timeout)
         try:
-            with self._session.post(
+            with self.session.post(
                 settings.url(path),
                 data=dict(form),
                 headers=settings.headers(),

@@ -32,13 +32,13 @@ class AsyncSpn2Client:
 
     def __init__(self, settings: Spn2Settings, session: aiohttp.ClientSession) -> None:
         self.settings = settings
-        self._session = session
+        self.session = session
 
     async def __aenter__(self) -> AsyncSpn2Client:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self._session.close()
+        await self.session.close()
 
     async def job_statuses(self, job_ids: Iterable[str]) -> list[JobStatus]:
         form = status_form(list(job_ids))
@@ -56,7 +56,7 @@ class AsyncSpn2Client:
     async def _post(self, path: str, form: Mapping[str, str]) -> tuple[int, Mapping[str, str], bytes]:
         settings = self.settings
         try:
-            async with self._session.post(
+            async with self.session.post(
                 settings.url(path), data=dict(form), headers=settings.headers(), allow_redirects=False
             ) as response:
                 body = await aread_body(response.content.iter_chunked(64 * 1024))

@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import requests
-from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowException
 from airflow.sdk.log import mask_secret
 
 from ocw_operators.clients.dspace_sword import SwordClient, SwordSettings
-from ocw_operators.connection_forms import DSPACE_SWORD, ExtraFieldError, ExtraValues
+from ocw_operators.connection_fields import ExtraValues
+from ocw_operators.connection_forms import DSPACE_SWORD
+from ocw_operators.hooks.http_base import OcwHttpHook
 from ocw_operators.retirement.collection_map import CollectionMap, CollectionMapError
 
 
-class DSpaceSwordHook(BaseHook):
+class DSpaceSwordHook(OcwHttpHook[SwordClient]):
     """Deposits METS SIP zips into DSpace over SWORD v1 or v2, with HTTP Basic auth from the Connection.
 
     Connection fields: ``host`` (``https://dspace.mit.edu`` or a bare host with ``schema`` and ``port``),
@@ -26,7 +27,8 @@ class DSpaceSwordHook(BaseHook):
     * ``connect_timeout`` (s, default 10) and ``read_timeout`` (s, default 900: DSpace ingests before answering);
     * ``deposit_path``: overrides the deposit path prefix; ``verbose`` (default true): ask for verbose receipts;
     * ``collections``: ``{"<department>": "<collection handle>"}`` (an object or its JSON text), or
-      ``collections_file``: a path to a JSON or XML mapping (OCW's DepositURILookup).
+      ``collections_file``: a path to a JSON or XML mapping (OCW's DepositURILookup);
+    * ``headers``, ``proxies``, ``verify``, ``ca_bundle``: the session's.
 
     :param dspace_sword_conn_id: the Airflow Connection id.
     """
@@ -35,31 +37,28 @@ class DSpaceSwordHook(BaseHook):
     default_conn_name = "dspace_sword_default"
     conn_type = "dspace_sword"
     hook_name = "DSpace SWORD"
+    form = DSPACE_SWORD
+    # Proxies, CA certificates and credentials come from the Connection alone, never from a worker's environment.
+    trust_env = False
 
     def __init__(self, dspace_sword_conn_id: str = default_conn_name, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(dspace_sword_conn_id, **kwargs)
         self.dspace_sword_conn_id = dspace_sword_conn_id
 
-    def _settings_and_extra(self) -> tuple[SwordSettings, ExtraValues]:
-
-        conn = self.get_connection(self.dspace_sword_conn_id)
-        if not conn.host:
+    def check_connection(self, connection: Any) -> None:
+        if not connection.host:
             raise AirflowException(f"Connection {self.dspace_sword_conn_id!r} has no host (the DSpace base URL)")
-        if not conn.login or not conn.password:
+        if not connection.login or not connection.password:
             raise AirflowException(
                 f"Connection {self.dspace_sword_conn_id!r} needs login and password (SWORD Basic auth)"
             )
-        mask_secret(conn.password)
-        try:
-            extra = DSPACE_SWORD.parse_extra(self.dspace_sword_conn_id, conn.extra_dejson)
-        except ExtraFieldError as error:
-            raise AirflowException(str(error)) from None
-        base_url = conn.host if "://" in conn.host else f"{conn.schema or 'https'}://{conn.host}"
-        if conn.port and "://" not in conn.host:
-            base_url += f":{conn.port}"
+        mask_secret(connection.password)
+
+    def build_client(self, connection: Any, extra: ExtraValues, session: requests.Session) -> SwordClient:
+        """A :class:`~ocw_operators.clients.dspace_sword.SwordClient` configured from the Connection."""
         try:
             settings = SwordSettings(
-                base_url=base_url.rstrip("/"),
+                base_url=self.base_url.rstrip("/"),
                 version=extra["sword_version"],
                 on_behalf_of=extra["on_behalf_of"] or None,
                 connect_timeout=extra["connect_timeout"],
@@ -69,20 +68,11 @@ class DSpaceSwordHook(BaseHook):
             )
         except (TypeError, ValueError) as error:
             raise AirflowException(f"Connection {self.dspace_sword_conn_id!r} has an invalid extra: {error}") from None
-        return settings, extra
-
-    def get_conn(self) -> SwordClient:
-        """A :class:`~ocw_operators.clients.dspace_sword.SwordClient` configured from the Connection."""
-
-        conn = self.get_connection(self.dspace_sword_conn_id)
-        session = requests.Session()
-        session.auth, session.trust_env = (conn.login, conn.password), False
-        return SwordClient(self._settings_and_extra()[0], session)
+        return SwordClient(settings, session)
 
     def collection_map(self) -> CollectionMap:
         """The department -> collection mapping from ``extra.collections`` or ``extra.collections_file``."""
-
-        extra = self._settings_and_extra()[1]
+        extra = self.extra
         if extra["collections_file"]:
             return CollectionMap.from_file(extra["collections_file"])
         if extra["collections"]:

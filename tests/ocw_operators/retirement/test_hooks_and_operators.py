@@ -58,8 +58,9 @@ def test_sword_hook_reads_the_connection_lazily_and_builds_urls(monkeypatch, tmp
     assert client.deposit_url("1721.1/33971") == "https://dspace.example.edu:8443/swordv2/collection/1721.1/33971"
     assert hook.collection_map().collection_for("History") == "1721.1/33971"
     sword_conn(monkeypatch, "https://dspace.example.edu", sword_version=3)
+    assert hook.get_conn() is client, "a hook builds its client once"
     with pytest.raises(AirflowException, match="invalid extra"):
-        hook.get_conn()
+        DSpaceSwordHook().get_conn()
 
 
 def test_hooks_test_connection_against_the_sandbox(sandbox, monkeypatch):
