@@ -47,6 +47,27 @@ HTTP_FIELDS = (
         "Path on the workers to the CA certificates that signed the server's certificate (a private CA).",
     ),
 )
+_CONNECT_TIMEOUT = ExtraField(
+    "connect_timeout", "Connect timeout", "number", _TIMEOUT_NOTE, default=10.0, positive=True
+)
+
+_READ_TIMEOUT = ExtraField(
+    "read_timeout", "Read timeout", "number", "Seconds between bytes of a response.", default=120.0, positive=True
+)
+
+
+def _http_form(
+    *, fields: tuple[ExtraField, ...], host: str, login: str, password: str, example: str, **names: str
+) -> ConnectionForm:
+    """An HTTP connection type: its own fields, then the session's (:data:`HTTP_FIELDS`); the standard fields
+    relabelled, ``host`` with an example."""
+    return ConnectionForm(
+        **names,
+        fields=(*fields, *HTTP_FIELDS),
+        relabeling={"host": host, "schema": _SCHEME_LABEL, "login": login, "password": password},
+        placeholders={"host": example, "schema": _SCHEME_PLACEHOLDER},
+    )
+
 
 ARCHIVE_DB = ConnectionForm(
     conn_type="ocw_archive_db",
@@ -66,7 +87,7 @@ ARCHIVE_DB = ConnectionForm(
     relabeling={"password": "Database password (added to the URL)"},
 )
 
-DSPACE_SWORD = ConnectionForm(
+DSPACE_SWORD = _http_form(
     conn_type="dspace_sword",
     hook_class_name="ocw_operators.hooks.dspace_sword.DSpaceSwordHook",
     hook_name="DSpace SWORD",
@@ -100,7 +121,7 @@ DSPACE_SWORD = ConnectionForm(
             "string",
             "Mediated deposit: the e-person DSpace records as the depositor (On-Behalf-Of). Empty: the SWORD user.",
         ),
-        ExtraField("connect_timeout", "Connect timeout", "number", _TIMEOUT_NOTE, default=10.0, positive=True),
+        _CONNECT_TIMEOUT,
         ExtraField(
             "read_timeout",
             "Read timeout",
@@ -122,18 +143,14 @@ DSPACE_SWORD = ConnectionForm(
             "Ask DSpace for a verbose deposit receipt (X-Verbose).",
             default=True,
         ),
-        *HTTP_FIELDS,
     ),
-    relabeling={
-        "host": "DSpace base URL",
-        "schema": _SCHEME_LABEL,
-        "login": "SWORD user (e-person)",
-        "password": "SWORD password",
-    },
-    placeholders={"host": "https://dspace.mit.edu", "schema": _SCHEME_PLACEHOLDER},
+    host="DSpace base URL",
+    login="SWORD user (e-person)",
+    password="SWORD password",
+    example="https://dspace.mit.edu",
 )
 
-DSPACE_OAI = ConnectionForm(
+DSPACE_OAI = _http_form(
     conn_type="dspace_oai",
     hook_class_name="ocw_operators.hooks.dspace_oai.DSpaceOaiHook",
     hook_name="DSpace OAI-PMH",
@@ -161,15 +178,8 @@ DSPACE_OAI = ConnectionForm(
             default="GET",
             enum=("GET", "POST"),
         ),
-        ExtraField("connect_timeout", "Connect timeout", "number", _TIMEOUT_NOTE, default=10.0, positive=True),
-        ExtraField(
-            "read_timeout",
-            "Read timeout",
-            "number",
-            "Seconds between bytes of a response.",
-            default=120.0,
-            positive=True,
-        ),
+        _CONNECT_TIMEOUT,
+        _READ_TIMEOUT,
         ExtraField(
             "total_timeout",
             "Total timeout",
@@ -210,18 +220,14 @@ DSPACE_OAI = ConnectionForm(
             default=64 * 1024 * 1024,
             minimum=1,
         ),
-        *HTTP_FIELDS,
     ),
-    relabeling={
-        "host": "Base URL or host",
-        "schema": _SCHEME_LABEL,
-        "login": "User (optional, HTTP Basic)",
-        "password": "Password (optional)",
-    },
-    placeholders={"host": "https://dspace.mit.edu/oai/request", "schema": _SCHEME_PLACEHOLDER},
+    host="Base URL or host",
+    login="User (optional, HTTP Basic)",
+    password="Password (optional)",
+    example="https://dspace.mit.edu/oai/request",
 )
 
-OCW_CMS = ConnectionForm(
+OCW_CMS = _http_form(
     conn_type="ocw_cms",
     hook_class_name="ocw_operators.hooks.ocw_cms.OcwCmsHook",
     hook_name="OCW course CMS",
@@ -236,22 +242,16 @@ OCW_CMS = ConnectionForm(
             enum=("form", "basic", "query"),
             choices={"form": "form (default)", "basic": "basic", "query": "query (legacy)"},
         ),
-        ExtraField("connect_timeout", "Connect timeout", "number", _TIMEOUT_NOTE, default=10.0, positive=True),
-        ExtraField(
-            "read_timeout",
-            "Read timeout",
-            "number",
-            "Seconds between bytes of a response.",
-            default=120.0,
-            positive=True,
-        ),
-        *HTTP_FIELDS,
+        _CONNECT_TIMEOUT,
+        _READ_TIMEOUT,
     ),
-    relabeling={"host": "CMS base URL", "schema": _SCHEME_LABEL, "login": "CMS user", "password": "CMS password"},
-    placeholders={"host": "https://ocwcms.mit.edu", "schema": _SCHEME_PLACEHOLDER},
+    host="CMS base URL",
+    login="CMS user",
+    password="CMS password",
+    example="https://ocwcms.mit.edu",
 )
 
-WAYBACK_SPN2 = ConnectionForm(
+WAYBACK_SPN2 = _http_form(
     conn_type="wayback_spn2",
     hook_class_name="ocw_operators.hooks.wayback.WaybackHook",
     hook_name="Wayback Machine SPN2",
@@ -265,15 +265,11 @@ WAYBACK_SPN2 = ConnectionForm(
             positive=True,
             maximum=600,
         ),
-        *HTTP_FIELDS,
     ),
-    relabeling={
-        "host": "Base URL",
-        "schema": _SCHEME_LABEL,
-        "login": "S3 access key",
-        "password": "S3 secret key",
-    },
-    placeholders={"host": "https://web.archive.org", "schema": _SCHEME_PLACEHOLDER},
+    host="Base URL",
+    login="S3 access key",
+    password="S3 secret key",
+    example="https://web.archive.org",
 )
 
 CONNECTION_FORMS = (ARCHIVE_DB, DSPACE_SWORD, DSPACE_OAI, OCW_CMS, WAYBACK_SPN2)

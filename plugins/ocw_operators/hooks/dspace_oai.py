@@ -48,8 +48,6 @@ class DSpaceOaiHook(OcwHttpHook[OaiClient]):
 
     conn_name_attr = "dspace_oai_conn_id"
     default_conn_name = "dspace_oai_default"
-    conn_type = "dspace_oai"
-    hook_name = "DSpace OAI-PMH"
     form = DSPACE_OAI
 
     def __init__(
@@ -64,12 +62,6 @@ class DSpaceOaiHook(OcwHttpHook[OaiClient]):
         self._sleep = sleep
 
     # --- configuration from the Connection (read lazily, at run time) ----------------------------------
-
-    def check_connection(self, connection: Any) -> None:
-        if not (connection.host or "").strip():
-            raise AirflowException(
-                f"Connection {self.dspace_oai_conn_id!r} needs host (the OAI-PMH base URL or host name)"
-            )
 
     def base_path(self) -> str:
         path = self._extra["path"] if self._extra is not None else None

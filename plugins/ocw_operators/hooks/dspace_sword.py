@@ -6,7 +6,6 @@ from typing import Any
 
 import requests
 from airflow.sdk.exceptions import AirflowException
-from airflow.sdk.log import mask_secret
 
 from ocw_operators.clients.dspace_sword import SwordClient, SwordSettings
 from ocw_operators.connection_fields import ExtraValues
@@ -35,24 +34,14 @@ class DSpaceSwordHook(OcwHttpHook[SwordClient]):
 
     conn_name_attr = "dspace_sword_conn_id"
     default_conn_name = "dspace_sword_default"
-    conn_type = "dspace_sword"
-    hook_name = "DSpace SWORD"
     form = DSPACE_SWORD
+    required_fields = ("host", "login", "password")  # the SWORD account deposits with HTTP Basic
     # Proxies, CA certificates and credentials come from the Connection alone, never from a worker's environment.
     trust_env = False
 
     def __init__(self, dspace_sword_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(dspace_sword_conn_id, **kwargs)
         self.dspace_sword_conn_id = dspace_sword_conn_id
-
-    def check_connection(self, connection: Any) -> None:
-        if not connection.host:
-            raise AirflowException(f"Connection {self.dspace_sword_conn_id!r} has no host (the DSpace base URL)")
-        if not connection.login or not connection.password:
-            raise AirflowException(
-                f"Connection {self.dspace_sword_conn_id!r} needs login and password (SWORD Basic auth)"
-            )
-        mask_secret(connection.password)
 
     def build_client(self, connection: Any, extra: ExtraValues, session: requests.Session) -> SwordClient:
         """A :class:`~ocw_operators.clients.dspace_sword.SwordClient` configured from the Connection."""

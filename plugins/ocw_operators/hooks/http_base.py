@@ -101,8 +101,8 @@ def _text_mapping(conn_id: str, name: str, value: dict[str, Any] | None) -> dict
 class OcwHttpHook(HttpHook, Generic[ClientT]):
     """An HttpHook whose ``get_conn()`` is a protocol client over the session the Connection configures.
 
-    Subclasses name their :attr:`form`, check the standard fields they need (:meth:`check_connection`) and build
-    the client (:meth:`build_client`).
+    Subclasses name their :attr:`form` and the standard fields they need (:attr:`required_fields`), and build the
+    client (:meth:`build_client`).
 
     :param conn_id: the Airflow Connection id.
     :param kwargs: passed to :class:`~airflow.providers.http.hooks.http.HttpHook` (``auth_type``, ``adapter``,
@@ -110,8 +110,15 @@ class OcwHttpHook(HttpHook, Generic[ClientT]):
     """
 
     form: ClassVar[ConnectionForm]
+    # The standard fields the system cannot work without (the error names them by the form's labels).
+    required_fields: ClassVar[tuple[str, ...]] = ("host",)
     # Whether the session honours the workers' environment (HTTPS_PROXY, REQUESTS_CA_BUNDLE, ~/.netrc).
     trust_env: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # The connection type and its name, as Airflow lists them, are the form's: declared once.
+        cls.conn_type, cls.hook_name = cls.form.conn_type, cls.form.hook_name
 
     def __init__(self, conn_id: str, **kwargs: Any) -> None:
         super().__init__(method="GET", http_conn_id=conn_id, **kwargs)
@@ -122,6 +129,17 @@ class OcwHttpHook(HttpHook, Generic[ClientT]):
 
     def check_connection(self, connection: Any) -> None:
         """Refuse a Connection without a standard field the system needs (before anything else is read)."""
+        missing = [
+            f'{name} ("{self.form.relabeling[name]}")' if name in self.form.relabeling else name
+            for name in self.required_fields
+            if not str(getattr(connection, name) or "").strip()
+        ]
+        if missing:
+            named = ", ".join(missing[:-1]) + " and " + missing[-1] if len(missing) > 1 else missing[0]
+            raise AirflowException(f"Connection {self.http_conn_id!r} needs {named}")
+        if "password" in self.required_fields:
+            # Airflow masks a Connection's password already; a hook that cannot work without one makes sure.
+            mask_secret(connection.password)
 
     def build_client(self, connection: Any, extra: ExtraValues, session: requests.Session) -> ClientT:
         raise NotImplementedError

@@ -6,7 +6,6 @@ from typing import Any
 
 import requests
 from airflow.sdk.exceptions import AirflowException
-from airflow.sdk.log import mask_secret
 
 from ocw_operators.clients.cms import CmsClient, CmsSettings
 from ocw_operators.connection_fields import ExtraValues
@@ -30,9 +29,8 @@ class OcwCmsHook(OcwHttpHook[CmsClient]):
 
     conn_name_attr = "ocw_cms_conn_id"
     default_conn_name = "ocw_cms_default"
-    conn_type = "ocw_cms"
-    hook_name = "OCW course CMS"
     form = OCW_CMS
+    required_fields = ("host", "login", "password")
     # Proxies, CA certificates and credentials come from the Connection alone: a ~/.netrc on a worker would
     # otherwise add its HTTP Basic credentials to form-style requests.
     trust_env = False
@@ -40,11 +38,6 @@ class OcwCmsHook(OcwHttpHook[CmsClient]):
     def __init__(self, ocw_cms_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(ocw_cms_conn_id, **kwargs)
         self.ocw_cms_conn_id = ocw_cms_conn_id
-
-    def check_connection(self, connection: Any) -> None:
-        if not connection.host or not connection.login or not connection.password:
-            raise AirflowException(f"Connection {self.ocw_cms_conn_id!r} needs host, login and password")
-        mask_secret(connection.password)
 
     def _extract_auth(self, connection: Any) -> Any:
         # How the credentials travel is extra.auth_style's choice (POST body, HTTP Basic, query string): the

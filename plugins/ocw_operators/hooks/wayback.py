@@ -61,9 +61,8 @@ class WaybackHook(OcwHttpHook[Spn2Client]):
 
     conn_name_attr = "wayback_conn_id"
     default_conn_name = "wayback_default"
-    conn_type = "wayback_spn2"
-    hook_name = "Wayback Machine SPN2"
     form = WAYBACK_SPN2
+    required_fields = ()  # host defaults to the Wayback Machine, the keys to none (SPN2 answers 401)
     default_host = DEFAULT_BASE_URL
 
     def __init__(self, wayback_conn_id: str = default_conn_name, **kwargs: Any) -> None:
