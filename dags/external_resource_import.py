@@ -36,8 +36,8 @@ import datetime as dt
 from airflow.sdk import DAG, Param
 
 from ocw_operators.dag_defaults import START_DATE, task_defaults
+from ocw_operators.external_resources.options import Rule
 from ocw_operators.operators.resource_import import ExternalResourceImportOperator, ExternalResourcesAnnounceOperator
-from ocw_operators.resource_import.importer import Rule
 
 RULES = [rule.value for rule in Rule]
 RULE_NAMES = {

@@ -52,7 +52,7 @@ def _states(dag_run) -> dict[str, str]:
 
 def _created_ids(archive_url: str, run_id: str) -> list[int]:
     from ocw_operators.db import make_engine
-    from ocw_operators.resource_import import created_resource_ids
+    from ocw_operators.external_resources.store import created_resource_ids
 
     engine = make_engine(archive_url)
     try:

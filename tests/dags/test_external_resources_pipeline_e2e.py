@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models import ExternalResource
-from ocw_operators.resources.importer import ResourceRecord, import_records, stable_uuid
+from ocw_operators.external_resources.file_import import ResourceRecord, import_records, stable_uuid
 from tests.conftest import WaybackSandbox
 
 ROOT = Path(__file__).resolve().parents[2]

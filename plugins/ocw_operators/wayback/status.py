@@ -19,7 +19,7 @@ from sqlalchemy import Engine, or_, select, update
 from ocw_operators.db.base import as_utc, utcnow
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models import ExternalResource, WaybackStatus
-from ocw_operators.resources.store import chunked
+from ocw_operators.external_resources.store import chunked
 from ocw_operators.text import plural
 from ocw_operators.wayback.candidates import DEFAULT_PENDING_EXPIRY
 from ocw_operators.wayback.spn2 import ERROR, PENDING, SUCCESS, JobStatus

@@ -11,9 +11,11 @@ from sqlalchemy import select, text
 
 from ocw_operators.db import session_scope
 from ocw_operators.db.models import ExternalResource, ExternalResourceReference
-from ocw_operators.resource_import import ImportOptions, ImportOptionsError, created_resource_ids, import_sites
-from ocw_operators.resource_import import importer as importer_module
-from ocw_operators.resource_import.resource_fields import resource_uuid_for
+from ocw_operators.external_resources import persistence, rewriting
+from ocw_operators.external_resources.markdown_import import import_sites
+from ocw_operators.external_resources.options import ImportOptions, ImportOptionsError
+from ocw_operators.external_resources.resource_fields import resource_uuid_for
+from ocw_operators.external_resources.store import created_resource_ids
 
 from .conftest import FIXTURES, snapshot_files
 
@@ -389,7 +391,7 @@ def test_a_hostile_site_folder_name_is_skipped(archive_engine, sites_dir):
 
 
 def test_a_crash_after_the_db_commit_is_finished_by_the_rerun(archive_engine, sites_dir, monkeypatch):
-    real_write = importer_module.atomic_write_text
+    real_write = rewriting.atomic_write_text
     calls = {"count": 0}
 
     def failing_write(path, text, **kwargs):
@@ -398,10 +400,10 @@ def test_a_crash_after_the_db_commit_is_finished_by_the_rerun(archive_engine, si
             raise OSError(28, "No space left on device")
         real_write(path, text, **kwargs)
 
-    monkeypatch.setattr(importer_module, "atomic_write_text", failing_write)
+    monkeypatch.setattr(rewriting, "atomic_write_text", failing_write)
     report = run(archive_engine, sites_dir, run_id="crashed")
     assert report.errors and "No space left on device" in report.errors[0].reason
-    monkeypatch.setattr(importer_module, "atomic_write_text", real_write)
+    monkeypatch.setattr(rewriting, "atomic_write_text", real_write)
 
     run(archive_engine, sites_dir, run_id="rerun")
 
@@ -414,14 +416,14 @@ def test_a_crash_after_the_db_commit_is_finished_by_the_rerun(archive_engine, si
 
 def test_a_page_edited_during_the_import_is_not_overwritten(archive_engine, sites_dir, monkeypatch):
     page = sites_dir / "18.06-spring-2010" / "content" / "pages" / "syllabus.md"
-    real_persist = importer_module.persist_site
+    real_persist = persistence.persist_site
 
     def persist_then_someone_edits(engine, plan, run_id):
         real_persist(engine, plan, run_id)
         if plan.meta.name == "18.06-spring-2010":
             page.write_text(page.read_text() + "\nA late edit by the course author.\n")
 
-    monkeypatch.setattr(importer_module, "persist_site", persist_then_someone_edits)
+    monkeypatch.setattr(persistence, "persist_site", persist_then_someone_edits)
     report = run(archive_engine, sites_dir)
     assert page.read_text().endswith("A late edit by the course author.\n")
     assert "changed on disk during the import" in report.errors[0].reason

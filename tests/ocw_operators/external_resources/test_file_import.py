@@ -3,10 +3,10 @@ import json
 import pytest
 from sqlalchemy import select
 
-from ocw_operators.__main__ import main
+from ocw_operators.cli import main
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models import ExternalResource
-from ocw_operators.resources.importer import ResourceImportError, import_records, read_records, stable_uuid
+from ocw_operators.external_resources.file_import import ResourceImportError, import_records, read_records, stable_uuid
 
 CSV = """site_name,site_short_id,title,url,has_external_license_warning
 18.01-fall-2020,18.01,MIT OCW,https://ocw.mit.edu/,false

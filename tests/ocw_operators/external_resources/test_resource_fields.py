@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from ocw_operators.resource_import.resource_fields import (
+from ocw_operators.external_resources.resource_fields import (
     FILENAME_MAX_LEN,
     InvalidExternalUrl,
     LicenseWarningPolicy,

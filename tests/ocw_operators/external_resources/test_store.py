@@ -6,7 +6,7 @@ from sqlalchemy import select
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models import ExternalResource, ResourceStatus
 from ocw_operators.db.upsert import upsert
-from ocw_operators.resources.store import (
+from ocw_operators.external_resources.store import (
     chunked,
     load_urls,
     record_check_results,
