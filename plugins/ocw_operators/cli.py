@@ -89,9 +89,14 @@ def _resources_import(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     engine = make_engine(_url_of(args))
-    with session_scope(engine) as session:
-        summary = import_records(session, records)
-    engine.dispose()
+    try:
+        with session_scope(engine) as session:
+            summary = import_records(session, records)
+    except ResourceImportError as error:  # the file contradicts the archive DB; nothing was written
+        print(f"error: {args.file}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        engine.dispose()
     print(json.dumps({"read": len(records), "created": len(summary.created_ids), "updated": summary.updated}))
     return EXIT_OK
 

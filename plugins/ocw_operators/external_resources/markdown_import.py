@@ -5,8 +5,8 @@ resources and references, :mod:`.rewriting` rewrites its files; :mod:`.report` c
 
 Order matters for crash safety: resources and references are upserted in one transaction per site before any
 file is rewritten, so a rewritten page never points at a resource the archive DB lacks. A crash between the
-two leaves pages unconverted; the rerun finds the same URLs, reuses the same resources (deterministic UUIDs
-and URL lookup) and finishes the rewrite. A rerun after a complete commit finds nothing left to convert.
+two leaves pages unconverted; the rerun finds the same URLs, reuses the same resources (looked up by site and
+URL) and finishes the rewrite. A rerun after a complete commit finds nothing left to convert.
 """
 
 from __future__ import annotations
@@ -62,11 +62,15 @@ def _import_one_site(
         nav_items_converted=plan.nav_items_converted,
     )
     if options.commit and plan.has_changes:
-        persistence.persist_site(engine, plan, options.run_id)
         try:
-            outcome.files_rewritten = rewriting.write_site_files(plan)
-        except (SiteFileError, UnsafeFileError, OSError) as error:
+            persistence.persist_site(engine, plan, options.run_id)
+        except persistence.ResourceConflict as error:
             errors.append(str(error))
+        else:
+            try:
+                outcome.files_rewritten = rewriting.write_site_files(plan)
+            except (SiteFileError, UnsafeFileError, OSError) as error:
+                errors.append(str(error))
     if errors:
         outcome.status = SiteStatus.ERROR
         outcome.reason = "; ".join(errors)

@@ -104,7 +104,7 @@ class _SitePlanner:
             for link in scan.links
             if not link.is_image and is_external_destination(link.destination)
         ]
-        self.catalog.prefetch(urls)
+        self.catalog.prefetch(self.plan.meta, urls)
         for page, scan in pages:
             self.plan_page(page, scan)
 
@@ -155,12 +155,13 @@ class _SitePlanner:
     # nav_item_to_external_resource
 
     def plan_menus(self, menus: dict[str, list[dict[str, Any]]]) -> None:
-        self.catalog.prefetch(
+        urls = [
             str(item["url"]).strip()
             for items in menus.values()
             for item in items
             if isinstance(item.get("url"), str) and is_external_destination(item["url"])
-        )
+        ]
+        self.catalog.prefetch(self.plan.meta, urls)
         rewritten: dict[str, list[dict[str, Any]]] = {}
         changed = False
         for menu_name, items in menus.items():

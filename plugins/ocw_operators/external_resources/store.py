@@ -26,7 +26,11 @@ class CheckOutcome(Protocol):
 
 
 def site_clause(sites: Sequence[str] = (), exclude: Sequence[str] = ()) -> ColumnElement[bool]:
-    """Filter on sites the way ocw-studio's ``--filter``/``--exclude`` do: by site name or short id."""
+    """Filter on sites the way ocw-studio's ``--filter``/``--exclude`` do: by site name or short id.
+
+    A resource belongs to one site (its own ``site_name``/``site_short_id``), so a filter selects exactly the
+    resources of the named courses: the link check, the Wayback selection and the status update all use this.
+    """
     clause: ColumnElement[bool] = true()
     if sites:
         clause = clause & or_(ExternalResource.site_name.in_(sites), ExternalResource.site_short_id.in_(sites))

@@ -42,11 +42,11 @@ class ExternalResourceImportOperator(BaseOperator):
     The Airflow face of ``python -m ocw_operators resources import-markdown`` (ocw-studio's ``markdown_cleanup``
     with the ``link_to_external_resource`` and ``nav_item_to_external_resource`` rules). Dry run unless ``commit``.
     Every run writes its per-link report: to ``out_csv``, or else to ``<data dir>/reports/<dag_id>/<run id>.csv``
-    (data dir: ``data_dir``, else the Variable ``OCW_DATA_DIR``, else ``$AIRFLOW_HOME/data``). Resources get
-    deterministic UUIDs and are looked up by URL first, so a retry or rerun reuses them and a rerun after a complete
-    commit changes nothing. Sites whose files cannot be used are reported and fail the task at the end (with
-    :class:`AirflowFailException`: bad input does not improve on retry); the other sites are still processed and
-    committed.
+    (data dir: ``data_dir``, else the Variable ``OCW_DATA_DIR``, else ``$AIRFLOW_HOME/data``). A resource belongs to
+    one site and is looked up by (site, URL) first, with a UUID derived from both for a new one, so a retry or rerun
+    reuses it and a rerun after a complete commit changes nothing. Sites whose files cannot be used are reported
+    and fail the task at the end (with :class:`AirflowFailException`: bad input does not improve on retry); the
+    other sites are still processed and committed.
 
     :param sites_dir: folder with one Hugo site folder per site (templated).
     :param rules: rule names to run (templated; a list or a comma-separated string).

@@ -28,7 +28,7 @@ def _seed(engine, sites):
         for n, (site, short, url) in enumerate(sites, start=1)
     ]
     with session_scope(engine) as session:
-        upsert(session, ExternalResource, rows, conflict_columns=["content_uuid"])
+        upsert(session, ExternalResource, rows, conflict_columns=["site_name", "url_sha256"])
 
 
 def test_site_filter_matches_name_or_short_id_and_exclude(archive_engine):

@@ -2,13 +2,16 @@
 content references them.
 
 Field names and status values follow ocw-studio's ``ExternalResourceState`` so operators and reports
-translate one to one.
+translate one to one. A resource is content of one site, identified by (site, exact URL) as in ocw-studio
+(:mod:`ocw_operators.external_resources.identity`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
@@ -18,6 +21,16 @@ from ocw_operators.db.base import Base, TimestampMixin, UTCDateTime
 # Relative paths longer than this are rejected by the importer (keeps the unique index within
 # PostgreSQL's btree row limit even for multi-byte paths).
 SOURCE_PATH_MAX_LEN = 512
+
+
+def url_sha256(url: str) -> str:
+    """Fixed-length key of a URL for the (site, URL) unique index: URLs of up to 4,096 characters do not fit in a
+    PostgreSQL btree index entry (about 2,700 bytes), their SHA-256 does."""
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+def _url_sha256_of_row(context: Any) -> str:
+    return url_sha256(context.get_current_parameters()["url"])
 
 
 class ResourceStatus(StrEnum):
@@ -36,13 +49,22 @@ class WaybackStatus(StrEnum):
 
 class ExternalResource(TimestampMixin, Base):
     __tablename__ = "external_resource"
+    __table_args__ = (
+        # One resource per (site, URL). The URL is the resource's identity and is never updated: a changed link
+        # is another resource.
+        UniqueConstraint("site_name", "url_sha256", name="uq_external_resource_site_url"),
+        # ocw-studio's text_id is unique within its website only: a course's pages name the resource by it.
+        UniqueConstraint("site_name", "content_uuid", name="uq_external_resource_site_content_uuid"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    content_uuid: Mapped[str] = mapped_column(String(36), unique=True, nullable=False)
+    content_uuid: Mapped[str] = mapped_column(String(36), nullable=False)
     site_name: Mapped[str] = mapped_column(String(255), index=True, nullable=False)
     site_short_id: Mapped[str] = mapped_column(String(255), nullable=False, default="", server_default="")
     title: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
     url: Mapped[str] = mapped_column(Text, nullable=False)
+    # Filled from ``url`` on insert (a row inserted without it gets it computed).
+    url_sha256: Mapped[str] = mapped_column(String(64), nullable=False, default=_url_sha256_of_row)
     has_external_license_warning: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default=false()
     )
@@ -66,7 +88,7 @@ class ExternalResource(TimestampMixin, Base):
     wayback_submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     wayback_last_successful_submission: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
-    # Set by the markdown import (migration branch ``resource_import``). ``filename`` is the slug of the
+    # Set by the markdown import. ``filename`` is the slug of the
     # resource's page in a course site (``content/external-resources/<filename>.md``); ``created_by_run`` is the
     # Airflow run id (or CLI run id) that inserted the row, never updated, so a retried run can still announce
     # every resource it created.
