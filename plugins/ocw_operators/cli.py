@@ -177,7 +177,7 @@ def _database_options(*, suppress: bool) -> argparse.ArgumentParser:
     only sets what it was given, so it never resets a value given earlier)."""
     default = argparse.SUPPRESS if suppress else None
     parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument("--db-url", default=default, help="SQLAlchemy URL of the archive DB (default: see above)")
+    parent.add_argument("--db-url", default=default, help="SQLAlchemy URL of the archive DB")
     parent.add_argument(
         "--conn-id", default=default, help=f"Airflow Connection of the archive DB (default: {DEFAULT_CONN_ID})"
     )
@@ -244,7 +244,11 @@ def _add_markdown_import(resources: argparse._SubParsersAction, database: argpar
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ocw_operators",
-        description=__doc__.split("\n\n")[0],
+        description="The archive state DB and external resources, from a shell.",
+        epilog=(
+            "The archive DB is --db-url, else the Airflow Connection --conn-id, else $OCW_ARCHIVE_DB_URL, else the "
+            "Airflow Connection ocw_archive_db. Both options may also follow the command."
+        ),
         parents=[_database_options(suppress=False)],
     )
     database = _database_options(suppress=True)

@@ -106,7 +106,8 @@ class ReferenceSourceKind(StrEnum):
 
 class ExternalResourceReference(TimestampMixin, Base):
     """One row per (resource, site, source file): a page under ``content/`` or the site's navigation menu file
-    (written by the markdown import)."""
+    (written by the markdown import). ``site_name`` is the resource's own site: a page names only its site's
+    resources, so the same URL on pages of two courses is two resources with a reference each."""
 
     __tablename__ = "external_resource_reference"
     __table_args__ = (UniqueConstraint("resource_id", "site_name", "source_path"),)
