@@ -10,8 +10,8 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from ocw_operators.clients.wayback_spn2 import PENDING, JobStatus, WaybackError, WaybackRateLimited
+from ocw_operators.external_resources.store import chunked
 from ocw_operators.hooks.wayback import WaybackHook
-from ocw_operators.resources.store import chunked
 from ocw_operators.wayback.status import STATUS_CHUNK_SIZE
 
 DEFAULT_POLL_INTERVAL_SECONDS = 30.0

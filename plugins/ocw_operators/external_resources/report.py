@@ -10,7 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from ocw_operators.resource_import.fsutil import atomic_write_text
+from ocw_operators.external_resources.fsutil import atomic_write_text
 
 # Spreadsheet programs execute cells starting with these; link texts and titles come from course authors.
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from ocw_operators.resource_import import fsutil
-from ocw_operators.resource_import.fsutil import UnsafeFileError, atomic_write_text, read_text_inside
-from ocw_operators.resource_import.sites import SiteFileError, discover_sites, split_front_matter
+from ocw_operators.external_resources import fsutil
+from ocw_operators.external_resources.fsutil import UnsafeFileError, atomic_write_text, read_text_inside
+from ocw_operators.external_resources.sites import SiteFileError, discover_sites, split_front_matter
 
 
 def test_atomic_write_replaces_content_and_keeps_permissions(tmp_path):

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from ocw_operators.resource_import.fsutil import TextFile, UnsafeFileError, read_text_inside
+from ocw_operators.external_resources.fsutil import TextFile, UnsafeFileError, read_text_inside
 
 SITE_METADATA_PATH = "data/website.json"
 MENUS_PATH = "config/_default/menus.yaml"

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models import ExternalResource, ResourceStatus
 from ocw_operators.db.upsert import upsert
-from ocw_operators.resources.store import (
+from ocw_operators.external_resources.store import (
     chunked,
     load_urls,
     record_check_results,
@@ -28,7 +28,7 @@ def _seed(engine, sites):
         for n, (site, short, url) in enumerate(sites, start=1)
     ]
     with session_scope(engine) as session:
-        upsert(session, ExternalResource, rows, conflict_columns=["content_uuid"])
+        upsert(session, ExternalResource, rows, conflict_columns=["site_name", "url_sha256"])
 
 
 def test_site_filter_matches_name_or_short_id_and_exclude(archive_engine):

@@ -1,4 +1,4 @@
-"""UUID, filename, title, license warning and shortcode rules."""
+"""The identity rule's UUID and URL key; filename, title, license warning and shortcode rules."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import uuid
 
 import pytest
 
-from ocw_operators.resource_import.resource_fields import (
+from ocw_operators.db.models.external_resources import url_sha256
+from ocw_operators.external_resources.identity import resource_uuid
+from ocw_operators.external_resources.resource_fields import (
     FILENAME_MAX_LEN,
     InvalidExternalUrl,
     LicenseWarningPolicy,
@@ -16,18 +18,25 @@ from ocw_operators.resource_import.resource_fields import (
     resource_filename,
     resource_link_shortcode,
     resource_title,
-    resource_uuid_for,
     shortcode_title,
     validate_external_url,
 )
 
 
-def test_resource_uuid_is_deterministic_per_url_and_a_valid_uuid():
-    first = resource_uuid_for("https://ocw.mit.edu")
-    assert first == resource_uuid_for("https://ocw.mit.edu")
-    assert first != resource_uuid_for("https://ocw.mit.edu/")
-    assert first != resource_uuid_for("https://ocw.mit.edu#fragment")  # as ocw-studio: a fragment is another URL
+def test_resource_uuid_is_deterministic_per_site_and_url_and_a_valid_uuid():
+    first = resource_uuid("18.06", "https://ocw.mit.edu")
+    assert first == resource_uuid("18.06", "https://ocw.mit.edu")
+    assert first != resource_uuid("18.06", "https://ocw.mit.edu/")
+    assert first != resource_uuid("18.06", "https://ocw.mit.edu#fragment")  # as ocw-studio: a fragment is another URL
+    assert first != resource_uuid("6.001", "https://ocw.mit.edu")  # as ocw-studio: another site, another resource
     assert uuid.UUID(first).version == 5
+    # The rule the CSV import always used, so resources it loaded keep their UUIDs on a re-import.
+    assert first == str(uuid.uuid5(uuid.NAMESPACE_URL, "18.06\nhttps://ocw.mit.edu"))
+
+
+def test_the_url_key_is_a_fixed_length_digest():
+    assert len(url_sha256("https://x.org/" + "q" * 4096)) == 64
+    assert url_sha256("https://ocw.mit.edu") != url_sha256("https://ocw.mit.edu#fragment")
 
 
 @pytest.mark.parametrize(
@@ -41,14 +50,14 @@ def test_resource_uuid_is_deterministic_per_url_and_a_valid_uuid():
     ],
 )
 def test_filename_is_a_safe_slug_plus_the_uuid(title, slug):
-    resource_uuid = resource_uuid_for("https://x.org")
-    assert resource_filename(title, resource_uuid) == (f"{slug}_{resource_uuid}" if slug else resource_uuid)
+    new_uuid = resource_uuid("site", "https://x.org")
+    assert resource_filename(title, new_uuid) == (f"{slug}_{new_uuid}" if slug else new_uuid)
 
 
 def test_filename_is_capped_and_keeps_the_uuid():
-    resource_uuid = resource_uuid_for("https://x.org")
-    name = resource_filename("word " * 100, resource_uuid)
-    assert len(name) <= FILENAME_MAX_LEN and name.endswith("_" + resource_uuid) and "/" not in name
+    new_uuid = resource_uuid("site", "https://x.org")
+    name = resource_filename("word " * 100, new_uuid)
+    assert len(name) <= FILENAME_MAX_LEN and name.endswith("_" + new_uuid) and "/" not in name
 
 
 def test_title_drops_markdown_escapes_and_line_breaks():

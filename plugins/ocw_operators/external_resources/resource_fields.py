@@ -1,16 +1,16 @@
-"""How an external resource's fields are derived: URL validity, stable UUID, filename, license warning, shortcode."""
+"""How a new external resource's fields are derived: URL validity, filename, title, license warning, shortcode.
+
+Its UUID follows the identity rule in :mod:`ocw_operators.external_resources.identity`.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-import uuid
 from enum import StrEnum
 from urllib.parse import urlsplit
 
 DEFAULT_SITEMAP_DOMAIN = "ocw.mit.edu"
-# Fixed namespace: the same URL always gets the same resource UUID, in every run and on every machine.
-RESOURCE_UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://ocw.mit.edu/ocw-archive-airflow/external-resource")
 # ocw-studio's limit for WebsiteContent.filename.
 FILENAME_MAX_LEN = 125
 TITLE_MAX_LEN = 512
@@ -71,10 +71,6 @@ def validate_external_url(destination: str) -> str:
     if parts.username is not None or parts.password is not None:
         raise InvalidExternalUrl("URL embeds credentials")
     return url
-
-
-def resource_uuid_for(url: str) -> str:
-    return str(uuid.uuid5(RESOURCE_UUID_NAMESPACE, url))
 
 
 def has_external_license_warning(url: str, policy: LicenseWarningPolicy, sitemap_domain: str) -> bool:

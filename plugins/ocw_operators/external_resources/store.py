@@ -1,4 +1,4 @@
-"""Archive-DB queries for external resources used by the link check."""
+"""Archive-DB queries for external resources: selection by site, batches, check results, and what a run created."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, or_, select, true, update
+from sqlalchemy import ColumnElement, Engine, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from ocw_operators.db.models import ExternalResource, ResourceStatus
@@ -26,7 +26,11 @@ class CheckOutcome(Protocol):
 
 
 def site_clause(sites: Sequence[str] = (), exclude: Sequence[str] = ()) -> ColumnElement[bool]:
-    """Filter on sites the way ocw-studio's ``--filter``/``--exclude`` do: by site name or short id."""
+    """Filter on sites the way ocw-studio's ``--filter``/``--exclude`` do: by site name or short id.
+
+    A resource belongs to one site (its own ``site_name``/``site_short_id``), so a filter selects exactly the
+    resources of the named courses: the link check, the Wayback selection and the status update all use this.
+    """
     clause: ColumnElement[bool] = true()
     if sites:
         clause = clause & or_(ExternalResource.site_name.in_(sites), ExternalResource.site_short_id.in_(sites))
@@ -76,3 +80,11 @@ def record_check_results(session: Session, results: Iterable[CheckOutcome], chec
     if rows:
         session.execute(update(ExternalResource), rows)
     return Counter(row["status"] for row in rows)
+
+
+def created_resource_ids(engine: Engine, run_id: str) -> list[int]:
+    """Ids of every resource the run ``run_id`` inserted, including those of earlier attempts of that run."""
+    table = ExternalResource.__table__
+    with engine.connect() as connection:
+        rows = connection.execute(select(table.c.id).where(table.c.created_by_run == run_id).order_by(table.c.id))
+        return [row.id for row in rows]

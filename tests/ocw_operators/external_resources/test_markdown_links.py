@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ocw_operators.resource_import.markdown_links import LinkKind, scan_markdown, unescape_destination
-from ocw_operators.resource_import.sites import split_front_matter
+from ocw_operators.external_resources.markdown_links import LinkKind, scan_markdown, unescape_destination
+from ocw_operators.external_resources.sites import split_front_matter
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sites"
 
