@@ -14,6 +14,7 @@ from airflow.sdk import BaseOperator, Variable
 from airflow.sdk.exceptions import AirflowException, AirflowSkipException
 
 from ocw_operators.assets import EXTERNAL_RESOURCES_CHECKED, EXTERNAL_RESOURCES_CREATED
+from ocw_operators.clients.wayback_spn2 import JobStatus
 from ocw_operators.hooks.archive_db import ArchiveDbHook
 from ocw_operators.hooks.wayback import WaybackHook
 from ocw_operators.params import parse_flag, parse_ids, parse_names
@@ -28,7 +29,6 @@ from ocw_operators.wayback.candidates import (
     select_candidates,
 )
 from ocw_operators.wayback.settings import VARIABLE_DEFAULTS, WaybackSettings, parse_wayback_settings
-from ocw_operators.wayback.spn2 import JobStatus
 from ocw_operators.wayback.status import STATUS_CHUNK_SIZE, expire_stale_jobs, record_job_statuses, update_job_statuses
 from ocw_operators.wayback.submission import SubmissionSummary, submit_batch
 
