@@ -100,7 +100,11 @@ class OaiClient:
     ) -> None:
         self.settings = settings
         self.session = session
-        self.session.headers.setdefault("User-Agent", settings.user_agent)
+        # A new Session already says "python-requests/x"; only a User-Agent the Connection's headers chose wins.
+        if self.session.headers.get("User-Agent", requests.utils.default_user_agent()) == (
+            requests.utils.default_user_agent()
+        ):
+            self.session.headers["User-Agent"] = settings.user_agent
         self._sleep = sleep
 
     # --- verbs -------------------------------------------------------------------------------------------
