@@ -21,8 +21,9 @@ import time
 from pathlib import Path
 
 from ocw_operators.db import make_engine, migrate
-from ocw_operators.resource_import import ImportOptions, import_sites
-from ocw_operators.resource_import.markdown_links import scan_markdown
+from ocw_operators.external_resources.markdown_import import import_sites
+from ocw_operators.external_resources.markdown_links import scan_markdown
+from ocw_operators.external_resources.options import ImportOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_SITE = ROOT / "tests" / "fixtures" / "sites" / "18.06-spring-2010"

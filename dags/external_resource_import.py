@@ -4,8 +4,9 @@
 ocw-studio's `markdown_cleanup` conversion over Hugo course sites on disk. The rule
 `link_to_external_resource` turns markdown links `[text](url)` (inline, reference-style, autolinks) into
 `{{% resource_link "<uuid>" "text" %}}`; `nav_item_to_external_resource` turns external navigation menu items
-into resource references. Each URL becomes one external resource in the archive DB (stable UUID, filename from
-the title, license-warning flag) or reuses the existing one; every referencing page or menu is recorded.
+into resource references. Each URL of a course becomes one external resource of that course in the archive DB
+(as in ocw-studio: the same URL in two courses is two resources; a UUID derived from course and URL, filename from
+the title, license-warning flag) or reuses the course's existing one; every referencing page or menu is recorded.
 Internal links, images and anything in code, comments or shortcodes are left alone. Only course sites
 (`data/website.json` with `"starter": "ocw-course"`) are touched; the others are skipped and reported.
 
@@ -36,8 +37,8 @@ import datetime as dt
 from airflow.sdk import DAG, Param
 
 from ocw_operators.dag_defaults import START_DATE, task_defaults
+from ocw_operators.external_resources.options import Rule
 from ocw_operators.operators.resource_import import ExternalResourceImportOperator, ExternalResourcesAnnounceOperator
-from ocw_operators.resource_import.importer import Rule
 
 RULES = [rule.value for rule in Rule]
 RULE_NAMES = {

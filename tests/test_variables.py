@@ -131,10 +131,10 @@ def test_docs_name_variables_without_repeating_their_defaults(where, text):
 def test_code_defaults_agree_with_the_registry():
     """Domain code keeps defaults for callers without Airflow (the CLI, tests, benchmarks); they are the
     registry's."""
+    from ocw_operators.external_resources.resource_fields import DEFAULT_SITEMAP_DOMAIN
+    from ocw_operators.external_resources.store import CHECK_BATCH_SIZE
     from ocw_operators.linkcheck.checker import CheckSettings
     from ocw_operators.ratelimit import DEFAULT_RATE_PER_SECOND
-    from ocw_operators.resource_import.resource_fields import DEFAULT_SITEMAP_DOMAIN
-    from ocw_operators.resources.store import CHECK_BATCH_SIZE
     from ocw_operators.tivoli.dsmc import DEFAULT_DSMC_COMMAND
     from ocw_operators.tivoli.load import DEFAULT_LOAD_TIMEOUT
     from ocw_operators.tivoli.prep import DEFAULT_QUIET_PERIOD

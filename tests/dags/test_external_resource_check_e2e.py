@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models import ExternalResource
-from ocw_operators.resources.importer import ResourceRecord, import_records, stable_uuid
+from ocw_operators.external_resources.file_import import ResourceRecord, import_records
+from ocw_operators.external_resources.identity import resource_uuid
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.airflow_e2e
@@ -56,8 +57,8 @@ def test_weekly_check_stores_every_status(airflow_db, archive_db_conn, archive_e
     urls[f"http://127.0.0.1:{_closed_port()}/refused"] = ("check_failed", None)
     urls[f"{second}/ok"] = ("valid", 200)
     excluded = f"{second}/status/404"
-    records = [ResourceRecord(stable_uuid("course-a", url), "course-a", url, "a") for url in urls]
-    records.append(ResourceRecord(stable_uuid("course-b", excluded), "course-b", excluded, "b"))
+    records = [ResourceRecord(resource_uuid("course-a", url), "course-a", url, "a") for url in urls]
+    records.append(ResourceRecord(resource_uuid("course-b", excluded), "course-b", excluded, "b"))
     with session_scope(archive_engine) as session:
         import_records(session, records)
 
@@ -81,7 +82,7 @@ def test_disabled_check_skips_without_touching_the_db(
     monkeypatch.setenv("AIRFLOW_VAR_ENABLE_CHECK_EXTERNAL_RESOURCE_TASK", "false")
     url = f"{link_farm[0]}/ok"
     with session_scope(archive_engine) as session:
-        import_records(session, [ResourceRecord(stable_uuid("s", url), "s", url)])
+        import_records(session, [ResourceRecord(resource_uuid("s", url), "s", url)])
 
     run = dag_bag.dags["external_resource_check"].test()
 
@@ -115,7 +116,7 @@ def test_summary_adds_up_every_batch(
     base = link_farm[0]
     urls = [f"{base}/ok", f"{base}/redirect/1", f"{base}/status/404", f"{base}/status/500", f"{base}/status/403"]
     with session_scope(archive_engine) as session:
-        import_records(session, [ResourceRecord(stable_uuid("course-s", url), "course-s", url, "s") for url in urls])
+        import_records(session, [ResourceRecord(resource_uuid("course-s", url), "course-s", url, "s") for url in urls])
     capfd.readouterr()
 
     run = dag_bag.dags["external_resource_check"].test(run_conf={"site_filter": ["course-s"], "exclude": []})
@@ -133,7 +134,7 @@ def test_summary_adds_up_every_batch(
 def test_emptied_form_fields_check_every_site(airflow_db, archive_db_conn, archive_engine, link_farm, dag_bag):
     # The trigger form sends null for an optional field the operator emptied.
     urls = [f"{link_farm[0]}/ok", f"{link_farm[1]}/ok"]
-    records = [ResourceRecord(stable_uuid(site, url), site, url, site) for site, url in zip("ab", urls, strict=True)]
+    records = [ResourceRecord(resource_uuid(site, url), site, url, site) for site, url in zip("ab", urls, strict=True)]
     with session_scope(archive_engine) as session:
         import_records(session, records)
 

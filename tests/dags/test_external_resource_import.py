@@ -52,7 +52,7 @@ def _states(dag_run) -> dict[str, str]:
 
 def _created_ids(archive_url: str, run_id: str) -> list[int]:
     from ocw_operators.db import make_engine
-    from ocw_operators.resource_import import created_resource_ids
+    from ocw_operators.external_resources.store import created_resource_ids
 
     engine = make_engine(archive_url)
     try:
@@ -88,7 +88,8 @@ def test_commit_run_creates_resources_and_emits_their_ids(
     assert str(dag_run.state) == "success"
     assert _states(dag_run) == {"import_external_resources": "success", "announce_new_resources": "success"}
     created = _created_ids(archive_db_conn, dag_run.run_id)
-    assert len(created) == _count(archive_db_conn, "external_resource") == 15
+    # 15 URLs, two linked from both courses: 17 resources, one per site and URL.
+    assert len(created) == _count(archive_db_conn, "external_resource") == 17
     assert _count(archive_db_conn, "external_resource_reference") > len(created)
     events = _asset_events(dag_run.run_id)
     assert events == [{"uri": ASSET_URI, "extra": {"resource_ids": created}, "task": "announce_new_resources"}]
@@ -100,7 +101,7 @@ def test_commit_run_creates_resources_and_emits_their_ids(
     assert str(rerun.state) == "success"
     assert _states(rerun)["announce_new_resources"] == "skipped"
     assert _asset_events(rerun.run_id) == []
-    assert _count(archive_db_conn, "external_resource") == 15
+    assert _count(archive_db_conn, "external_resource") == 17
 
 
 # The form's defaults, and the same form with every optional field emptied (sent as null).
@@ -142,7 +143,7 @@ def test_trigger_without_conf_is_a_dry_run_that_keeps_its_report(
     assert rows[0].startswith("site_name,") and len(rows) > 15
     assert f"to {report}." in logged
     assert "Dry run over 2 sites (2 skipped, 0 with errors): 17 links and 4 menu items would be converted, " in logged
-    assert "creating 15 external resources" in logged
+    assert "creating 17 external resources" in logged
     assert "Nothing was saved and no site file was changed" in logged
     assert _count(archive_db_conn, "external_resource") == 0
     assert {path: path.read_bytes() for path in sites_dir.rglob("*") if path.is_file()} == before

@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models import ExternalResource
-from ocw_operators.resources.importer import ResourceRecord, import_records, stable_uuid
+from ocw_operators.external_resources.file_import import ResourceRecord, import_records
+from ocw_operators.external_resources.identity import resource_uuid
 from tests.conftest import WaybackSandbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +38,7 @@ def test_check_then_capture_then_poll(airflow_db, archive_db_conn, archive_engin
     monkeypatch.setenv("AIRFLOW_VAR_LINK_CHECK_TIMEOUT_SECONDS", "5")
     urls = {"good": farm.url("/ok"), "refuses_head": farm.url("/head-405", host=1), "broken": farm.url("/status/404")}
     with session_scope(archive_engine) as session:
-        import_records(session, [ResourceRecord(stable_uuid("course", url), "course", url) for url in urls.values()])
+        import_records(session, [ResourceRecord(resource_uuid("course", url), "course", url) for url in urls.values()])
     base = dt.datetime(2026, 7, 6, 4, tzinfo=dt.UTC)
 
     check = dag_bag.dags["external_resource_check"].test(logical_date=base, run_conf={"site_filter": [], "exclude": []})

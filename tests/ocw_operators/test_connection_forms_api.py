@@ -29,7 +29,6 @@ def api(airflow_db):
     with pytest.MonkeyPatch.context() as patch:
         # What `make run` and docker-compose.yaml set; every request is an admin's, as in `airflow standalone`.
         patch.setenv("AIRFLOW__CORE__TEST_CONNECTION", "Enabled")
-        patch.setenv("AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES", "sqlalchemy_url")
         patch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "True")
         # The execution API refuses to start without one; the config file may have been read before it had one.
         patch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", "ocw-connection-forms-test-jwt-secret-0123456789abcdef")

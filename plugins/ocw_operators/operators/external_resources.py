@@ -10,16 +10,16 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowSkipException
 
-from ocw_operators.hooks.archive_db import ArchiveDbHook
-from ocw_operators.linkcheck.rules import describe_counts
-from ocw_operators.params import parse_names
-from ocw_operators.resources.store import (
+from ocw_operators.external_resources.store import (
     CHECK_BATCH_SIZE,
     chunked,
     load_urls,
     record_check_results,
     select_resource_ids,
 )
+from ocw_operators.hooks.archive_db import ArchiveDbHook
+from ocw_operators.linkcheck.rules import describe_counts
+from ocw_operators.params import parse_names
 from ocw_operators.settings import fail_on_bad_input, setting
 from ocw_operators.text import names, plural
 

@@ -9,18 +9,13 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from ocw_operators.assets import EXTERNAL_RESOURCES_CREATED
+from ocw_operators.external_resources.markdown_import import import_sites
+from ocw_operators.external_resources.options import ImportOptions, ImportOptionsError, Rule
+from ocw_operators.external_resources.report import ImportReport, SiteStatus
+from ocw_operators.external_resources.store import created_resource_ids
 from ocw_operators.hooks.archive_db import ArchiveDbHook
 from ocw_operators.params import parse_flag, parse_names
 from ocw_operators.reports import run_report_path
-from ocw_operators.resource_import import (
-    ImportOptions,
-    ImportOptionsError,
-    ImportReport,
-    Rule,
-    created_resource_ids,
-    import_sites,
-)
-from ocw_operators.resource_import.report import SiteStatus
 from ocw_operators.settings import data_dir, fail_on_bad_input, setting
 from ocw_operators.text import plural
 
@@ -28,14 +23,14 @@ from ocw_operators.text import plural
 class ExternalResourceImportOperator(BaseOperator):
     """Convert external markdown links and menu items of course sites into external resources.
 
-    The Airflow face of ``python -m ocw_operators.resource_import`` (ocw-studio's ``markdown_cleanup`` with the
-    ``link_to_external_resource`` and ``nav_item_to_external_resource`` rules). Dry run unless ``commit``. Every run
-    writes its per-link report: to ``out_csv``, or else to ``<data dir>/reports/<dag_id>/<run id>.csv`` (data dir:
-    ``data_dir``, else the Variable ``OCW_DATA_DIR``). Resources get deterministic
-    UUIDs and are looked up by URL first, so a retry or rerun reuses them and a rerun after a complete commit changes
-    nothing. Sites whose files cannot be used are reported and
-    fail the task at the end (with :class:`AirflowFailException`: bad input does not improve on retry); the other
-    sites are still processed and committed.
+    The Airflow face of ``python -m ocw_operators resources import-markdown`` (ocw-studio's ``markdown_cleanup``
+    with the ``link_to_external_resource`` and ``nav_item_to_external_resource`` rules). Dry run unless ``commit``.
+    Every run writes its per-link report: to ``out_csv``, or else to ``<data dir>/reports/<dag_id>/<run id>.csv``
+    (data dir: ``data_dir``, else the Variable ``OCW_DATA_DIR``). A resource belongs to
+    one site and is looked up by (site, URL) first, with a UUID derived from both for a new one, so a retry or rerun
+    reuses it and a rerun after a complete commit changes nothing. Sites whose files cannot be used are reported
+    and fail the task at the end (with :class:`AirflowFailException`: bad input does not improve on retry); the
+    other sites are still processed and committed.
 
     :param sites_dir: folder with one Hugo site folder per site (templated); empty: Variable ``OCW_SITES_DIR``.
     :param rules: rule names to run (templated; a list or a comma-separated string).

@@ -16,19 +16,20 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from ocw_operators.clients.cms import CourseNotFoundError
+from ocw_operators.clients.dspace_sword import SwordDepositError
 from ocw_operators.db.models.retirement import RetirementState
 from ocw_operators.hooks.archive_db import ArchiveDbHook
 from ocw_operators.hooks.dspace_sword import DSpaceSwordHook
 from ocw_operators.hooks.ocw_cms import OcwCmsHook
 from ocw_operators.oai.reconcile import existing_item_lookup
 from ocw_operators.params import InvalidValueError, parse_flag, parse_names
-from ocw_operators.retirement import state, steps
-from ocw_operators.retirement.cms import CourseNotFoundError
+from ocw_operators.retirement import state, steps, workflow
+from ocw_operators.retirement.collection_map import CollectionMapError
 from ocw_operators.retirement.course import CourseDataError
 from ocw_operators.retirement.holding import HoldingArea
 from ocw_operators.retirement.names import HostileNameError, validate_course_id
 from ocw_operators.retirement.steps import DepositOutcomeUnknownError
-from ocw_operators.retirement.sword import CollectionMapError, SwordDepositError
 from ocw_operators.retirement.zipstream import SourceChangedError
 from ocw_operators.safe_xml import XmlError
 from ocw_operators.settings import fail_on_bad_input, setting
@@ -332,7 +333,7 @@ class FinishWorkflowDepositsOperator(BaseOperator):
 
     The handle comes from the SWORD v2 Edit-IRI, or else from the items ``dspace_oai_harvest`` harvested
     (by dc.identifier.uri; the only source for SWORD v1). That DAG's reconciliation finishes the same deposits
-    the same way (:func:`~ocw_operators.retirement.steps.finish_workflow_deposit`), whichever runs first.
+    the same way (:func:`~ocw_operators.retirement.workflow.finish_workflow_deposit`), whichever runs first.
 
     :param dspace_sword_conn_id: Connection of DSpace's SWORD service.
     :param ocw_cms_conn_id: Connection of the course CMS.
@@ -358,12 +359,12 @@ class FinishWorkflowDepositsOperator(BaseOperator):
         if not state.in_workflow(engine):
             self.log.info("No deposit is waiting for DSpace's workflow")
             return []
-        outcomes = steps.finish_workflow_deposits(
+        outcomes = workflow.finish_workflow_deposits(
             engine,
             DSpaceSwordHook(self.dspace_sword_conn_id).get_conn(),
             OcwCmsHook(self.ocw_cms_conn_id).get_conn(),
             lookup=existing_item_lookup(engine),
         )
         for outcome in outcomes:
-            self.log.info("%s", steps.workflow_outcome_message(outcome))
+            self.log.info("%s", workflow.workflow_outcome_message(outcome))
         return outcomes

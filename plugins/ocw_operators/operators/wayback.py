@@ -15,6 +15,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowSkipException
 
 from ocw_operators.assets import EXTERNAL_RESOURCES_CHECKED, EXTERNAL_RESOURCES_CREATED
+from ocw_operators.clients.wayback_spn2 import JobStatus
 from ocw_operators.hooks.archive_db import ArchiveDbHook
 from ocw_operators.hooks.wayback import WaybackHook
 from ocw_operators.params import parse_flag, parse_ids, parse_names
@@ -29,7 +30,6 @@ from ocw_operators.wayback.candidates import (
     resource_ids_from_asset_events,
     select_candidates,
 )
-from ocw_operators.wayback.spn2 import JobStatus
 from ocw_operators.wayback.status import STATUS_CHUNK_SIZE, expire_stale_jobs, record_job_statuses, update_job_statuses
 from ocw_operators.wayback.submission import SubmissionSummary, submit_batch
 

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
 from ocw_operators.db.base import as_utc
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models import ExternalResource, ResourceStatus, WaybackStatus
-from ocw_operators.resources.store import chunked, site_clause
+from ocw_operators.external_resources.store import chunked, site_clause
 from ocw_operators.text import plural
 
 log = logging.getLogger(__name__)

@@ -16,13 +16,13 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine, or_, select, update
 
+from ocw_operators.clients.wayback_spn2 import ERROR, PENDING, SUCCESS, JobStatus
 from ocw_operators.db.base import as_utc, utcnow
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models import ExternalResource, WaybackStatus
-from ocw_operators.resources.store import chunked
+from ocw_operators.external_resources.store import chunked, site_clause
 from ocw_operators.text import plural
 from ocw_operators.wayback.candidates import DEFAULT_PENDING_EXPIRY
-from ocw_operators.wayback.spn2 import ERROR, PENDING, SUCCESS, JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class StatusSummary:
 def pending_job_ids(
     engine: Engine, *, site_filter: Sequence[str] = (), job_ids: Sequence[str] | None = None
 ) -> list[str]:
-    """Distinct job ids of pending resources (optionally only these ids, or only these sites' resources)."""
+    """Distinct job ids of pending resources (optionally only these ids, or only these sites' own resources)."""
     statement = (
         select(ExternalResource.wayback_job_id)
         .where(ExternalResource.wayback_status == WaybackStatus.PENDING.value, ExternalResource.wayback_job_id != "")
@@ -78,9 +78,7 @@ def pending_job_ids(
     )
     names = [name for name in site_filter if name]
     if names:
-        statement = statement.where(
-            or_(ExternalResource.site_name.in_(names), ExternalResource.site_short_id.in_(names))
-        )
+        statement = statement.where(site_clause(names))
     with session_scope(engine) as session:
         if job_ids is None:
             return list(session.execute(statement).scalars())

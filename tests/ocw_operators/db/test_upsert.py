@@ -6,6 +6,9 @@ from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models import ExternalResource, RateLimitBucket
 from ocw_operators.db.upsert import UPSERT_CHUNK_ROWS, upsert
 
+# A resource's unique key within its site (its URL is the other one, and never changes).
+KEY = ["site_name", "content_uuid"]
+
 
 def _resource(n: int, **overrides) -> dict:
     return {"content_uuid": f"uuid-{n}", "site_name": "site", "url": f"https://example.com/{n}", **overrides}
@@ -13,27 +16,27 @@ def _resource(n: int, **overrides) -> dict:
 
 def test_upsert_inserts_then_updates_only_named_columns(archive_engine):
     with session_scope(archive_engine) as session:
-        upsert(session, ExternalResource, [_resource(1, title="first")], conflict_columns=["content_uuid"])
+        upsert(session, ExternalResource, [_resource(1, title="first")], conflict_columns=KEY)
     with session_scope(archive_engine) as session:
         session.execute(ExternalResource.__table__.update().values(status="valid", external_url_response_code=200))
     with session_scope(archive_engine) as session:
         upsert(
             session,
             ExternalResource,
-            [_resource(1, title="renamed", url="https://example.com/moved")],
-            conflict_columns=["content_uuid"],
-            update_columns=["title", "url"],
+            [_resource(1, title="renamed", site_short_id="s")],
+            conflict_columns=KEY,
+            update_columns=["title", "site_short_id"],
         )
     with session_scope(archive_engine) as session:
         row = session.scalars(select(ExternalResource)).one()
-    assert (row.title, row.url) == ("renamed", "https://example.com/moved")
+    assert (row.title, row.site_short_id, row.url) == ("renamed", "s", "https://example.com/1")
     assert (row.status, row.external_url_response_code) == ("valid", 200), "check state must survive"
 
 
 def test_upsert_chunks_large_batches(archive_engine):
     rows = [_resource(n) for n in range(UPSERT_CHUNK_ROWS * 2 + 7)]
     with session_scope(archive_engine) as session:
-        assert upsert(session, ExternalResource, rows, conflict_columns=["content_uuid"]) == len(rows)
+        assert upsert(session, ExternalResource, rows, conflict_columns=KEY) == len(rows)
         assert session.query(ExternalResource).count() == len(rows)
 
 

@@ -24,12 +24,13 @@ def test_site_lists_from_form_or_cli(value, expected):
 
 def test_batch_size_comes_from_the_variable(monkeypatch, archive_db_conn, archive_engine):
     from ocw_operators.db.engine import session_scope
+    from ocw_operators.external_resources.file_import import ResourceRecord, import_records
+    from ocw_operators.external_resources.identity import resource_uuid
     from ocw_operators.operators.external_resources import ListResourceBatchesOperator
-    from ocw_operators.resources.importer import ResourceRecord, import_records, stable_uuid
 
     urls = [f"https://example.org/{n}" for n in range(7)]
     with session_scope(archive_engine) as session:
-        import_records(session, [ResourceRecord(stable_uuid("s", url), "s", url) for url in urls])
+        import_records(session, [ResourceRecord(resource_uuid("s", url), "s", url) for url in urls])
     monkeypatch.setenv("AIRFLOW_VAR_LINK_CHECK_BATCH_SIZE", "3")
     batches = ListResourceBatchesOperator(task_id="list").execute({})
     assert [len(batch) for batch in batches] == [3, 3, 1]

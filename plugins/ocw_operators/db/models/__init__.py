@@ -1,6 +1,13 @@
 """Every archive-state model, imported here so Alembic and ``Base.metadata`` see them all."""
 
 from ocw_operators.db.base import Base
+from ocw_operators.db.models.external_resources import (
+    ExternalResource,
+    ExternalResourceReference,
+    ReferenceSourceKind,
+    ResourceStatus,
+    WaybackStatus,
+)
 from ocw_operators.db.models.oai import (
     HarvestMode,
     HarvestRunStatus,
@@ -9,8 +16,6 @@ from ocw_operators.db.models.oai import (
     OaiHarvestState,
 )
 from ocw_operators.db.models.ratelimit import RateLimitBucket
-from ocw_operators.db.models.resource_import import ExternalResourceReference, ReferenceSourceKind
-from ocw_operators.db.models.resources import ExternalResource, ResourceStatus, WaybackStatus
 from ocw_operators.db.models.retirement import CourseRetirement, DSpaceFlag, RetirementState
 from ocw_operators.db.models.tivoli import (
     TivoliFileLog,
