@@ -22,7 +22,7 @@ import requests
 from lxml import etree
 
 from ocw_operators.http_support import ResponseTooLarge, body_excerpt, read_bounded, redact_url
-from ocw_operators.xml import XmlError, parse_xml, text_of
+from ocw_operators.safe_xml import XmlError, parse_xml, text_of
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 SWORD_V1_NS = "http://purl.org/net/sword/"

@@ -1,4 +1,5 @@
-"""Harvested OAI-PMH items in the archive DB: the upsert by handle that every harvested page goes through."""
+"""OAI-PMH harvest statements: the upsert by handle that every harvested page goes through, the harvest state
+row of a scope, and the set filter."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ocw_operators.db.models.oai import OaiHarvestedItem
+from ocw_operators.db.models.oai import OaiHarvestedItem, OaiHarvestState
+from ocw_operators.db.upsert import dialect_insert
 from ocw_operators.oai.records import OaiRecord, uri_key
 
 
@@ -38,8 +39,7 @@ def upsert_items(session: Session, records: Sequence[OaiRecord], *, run_id: int 
 @functools.cache
 def _upsert_statement(dialect: str) -> Any:
     table = OaiHarvestedItem.__table__
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table)
+    statement = dialect_insert(dialect)(table)
     excluded = statement.excluded
     keep_if_missing = ("identifier_uri", "identifier_key", "title")
     replace = ("oai_identifier", "datestamp", "set_specs", "deleted", "last_harvest_run_id", "last_harvested_on")
@@ -67,6 +67,16 @@ def _row(record: OaiRecord, run_id: int | None, now: dt.datetime) -> dict:
         "created_on": now,
         "updated_on": now,
     }
+
+
+def insert_harvest_state(session: Session, endpoint: str, set_spec: str, metadata_prefix: str) -> None:
+    """The harvest state row of a scope, unless it exists (concurrent first harvests both succeed)."""
+    insert = dialect_insert(session.get_bind().dialect.name)
+    session.execute(
+        insert(OaiHarvestState.__table__)
+        .values(endpoint=endpoint, set_spec=set_spec, metadata_prefix=metadata_prefix, granularity="")
+        .on_conflict_do_nothing()
+    )
 
 
 def in_set(set_spec: str) -> ColumnElement[bool]:

@@ -1,6 +1,6 @@
 """DSpace OAI-PMH harvesting and deposit reconciliation: plain modules with no Airflow imports.
 
-Untrusted XML is parsed as a stream by :func:`ocw_operators.xml.safe_iterparse` (entities, DTDs and network
+Untrusted XML is parsed as a stream by :func:`ocw_operators.safe_xml.safe_iterparse` (entities, DTDs and network
 access off).
 
 * :mod:`~ocw_operators.oai.records` is the harvested-record model and OAI identifier/handle/datestamp rules;

@@ -32,7 +32,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import Engine, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ocw_operators.clients.dspace_oai import LIST_VERBS, OaiClient
@@ -45,7 +44,7 @@ from ocw_operators.db.models.oai import (
     OaiHarvestRun,
     OaiHarvestState,
 )
-from ocw_operators.db.oai_items import in_set, upsert_items
+from ocw_operators.db.oai_items import in_set, insert_harvest_state, upsert_items
 from ocw_operators.oai.protocol import BadResumptionToken, IdDoesNotExist, ListPage
 from ocw_operators.oai.records import Granularity, format_datestamp
 
@@ -363,12 +362,7 @@ def _locked_state(session: Session, scope: HarvestScope) -> OaiHarvestState:
     key = (scope.endpoint, scope.set_spec, scope.metadata_prefix)
     state = session.get(OaiHarvestState, key, with_for_update=True)
     if state is None:
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        session.execute(
-            insert(OaiHarvestState.__table__)
-            .values(endpoint=key[0], set_spec=key[1], metadata_prefix=key[2], granularity="")
-            .on_conflict_do_nothing()
-        )
+        insert_harvest_state(session, *key)
         state = session.get(OaiHarvestState, key, with_for_update=True)
     return state
 

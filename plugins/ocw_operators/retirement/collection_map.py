@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from ocw_operators.clients.dspace_sword import validate_handle
-from ocw_operators.xml import parse_xml
+from ocw_operators.safe_xml import parse_xml
 
 
 class CollectionMapError(ValueError):

@@ -20,7 +20,7 @@ from ocw_operators.db.models.retirement import CourseRetirement, RetirementState
 from ocw_operators.oai.reconcile import ExistingItemLookup
 from ocw_operators.retirement import state
 from ocw_operators.retirement.collection_map import CollectionMap
-from ocw_operators.retirement.holding import CHUNK_BYTES, CourseSource, HoldingArea, atomic_writer
+from ocw_operators.retirement.holding import CHUNK_BYTES, CourseSource, HoldingArea, HoldingAreaError, atomic_writer
 from ocw_operators.retirement.names import course_dir_name, zip_file_name
 from ocw_operators.retirement.sip import DescriptiveFormat, build_sip
 
@@ -94,7 +94,9 @@ def fetch(engine: Engine, holding: HoldingArea, source: CourseSource, course_id:
         )
     summary = holding.fetch(source, course_id)
     loaded = holding.load_manifest(course_id)
-    assert loaded is not None  # fetch() just wrote it
+    if loaded is None:
+        # fetch() has just written it: something else is removing files from the holding area.
+        raise HoldingAreaError(f"{course_id}: the holding area's manifest vanished right after the fetch wrote it")
     course = loaded[0]
     record = state.update(
         engine,

@@ -10,7 +10,7 @@ import pytest
 from ocw_operators.clients.dspace_oai import OaiClientSettings, OaiHttpError, OaiUnavailable
 from ocw_operators.http_support import ResponseTooLarge, redact_url, retry_after_seconds
 from ocw_operators.oai.protocol import BadResumptionToken, IdDoesNotExist
-from ocw_operators.xml import UnsafeXmlError
+from ocw_operators.safe_xml import UnsafeXmlError
 from ocw_sandbox.oai import oai_error_body
 from tests.ocw_operators.oai.support import OCW_SET, add_courses
 

@@ -13,6 +13,7 @@ from ocw_operators.db.models.retirement import RetirementState
 from ocw_operators.hooks.dspace_sword import DSpaceSwordHook
 from ocw_operators.hooks.ocw_cms import OcwCmsHook
 from ocw_operators.operators import retirement as ops
+from ocw_operators.params import parse_flag, parse_names
 from ocw_operators.retirement import state
 from ocw_sandbox.cms import SandboxResource
 from ocw_sandbox.control import inject_fault
@@ -239,5 +240,5 @@ def test_directory_variables_must_be_absolute(deployed, monkeypatch):
     [([], []), ("", []), ('["a/b", "c/d"]', ["a/b", "c/d"]), ("a/b, c/d", ["a/b", "c/d"]), (["a/b "], ["a/b"])],
 )
 def test_course_id_params(value, expected):
-    assert ops.as_course_ids(value) == expected
-    assert ops.as_bool("True") and not ops.as_bool("false") and ops.as_bool(True)
+    assert parse_names(value, "course_ids", split_on_spaces=True) == expected
+    assert parse_flag("True", "dry_run") and not parse_flag("false", "dry_run") and parse_flag(True, "dry_run")

@@ -17,9 +17,10 @@ from ocw_operators.clients.dspace_sword import SwordDepositError, SwordOutcomeUn
 from ocw_operators.db.models.retirement import RetirementState
 from ocw_operators.retirement import state, steps, workflow
 from ocw_operators.retirement.collection_map import CollectionMapError
+from ocw_operators.retirement.holding import HoldingAreaError
 from ocw_operators.retirement.names import HostileNameError, NameTooLongError
 from ocw_operators.retirement.steps import DepositOutcomeUnknownError
-from ocw_operators.xml import MalformedXmlError, UnsafeXmlError
+from ocw_operators.safe_xml import MalformedXmlError, UnsafeXmlError
 from ocw_sandbox.cms import SandboxResource, sample_course
 from ocw_sandbox.control import clear_faults, inject_fault
 from tests.ocw_operators.retirement.sandbox_env import (
@@ -108,6 +109,16 @@ def test_fetch_skips_files_already_in_the_holding_area(env):
     )
     third = steps.fetch(env.engine, env.holding, env.cms, course_id).detail
     assert third["files_downloaded"] == 1
+
+
+def test_a_manifest_that_vanishes_after_the_fetch_is_a_holding_area_error(env, monkeypatch):
+    """Not an assert: checks by assert disappear under ``python -O``, and the step then fails on None[0]."""
+    course_id = COURSES[0]
+    state.register(env.engine, [course_id])
+    monkeypatch.setattr(type(env.holding), "load_manifest", lambda self, course_id: None)
+    with pytest.raises(HoldingAreaError, match="manifest vanished"):
+        steps.fetch(env.engine, env.holding, env.cms, course_id)
+    assert state.load(env.engine, course_id).state == S.PENDING
 
 
 def test_sword_v2_deposit(env):

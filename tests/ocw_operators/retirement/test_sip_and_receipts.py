@@ -19,7 +19,7 @@ from ocw_operators.retirement.collection_map import CollectionMap, CollectionMap
 from ocw_operators.retirement.course import Course, Resource
 from ocw_operators.retirement.holding import FileRecord, HoldingArea, file_checksums
 from ocw_operators.retirement.sip import METS_PROFILE, build_sip
-from ocw_operators.xml import UnsafeXmlError
+from ocw_operators.safe_xml import UnsafeXmlError
 
 COURSE_ID = "history/21h-126-america-in-depression-and-war-spring-2003"
 NS = {"m": "http://www.loc.gov/METS/", "dim": "http://www.dspace.org/xmlns/dspace/dim",
