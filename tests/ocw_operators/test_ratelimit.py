@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import sqlite3
 import threading
@@ -167,7 +168,7 @@ def _assert_rate_held(slots: list[float], arrivals: list[float], rate: float) ->
     """
     slots, arrivals = sorted(slots), sorted(arrivals)
     assert len(slots) == len(arrivals)
-    for earlier, later in zip(slots, slots[1:], strict=False):
+    for earlier, later in itertools.pairwise(slots):
         assert later - earlier >= 1 / rate - 1e-6, (
             f"2 requests were let through within {later - earlier:.3f}s; the limit allows {1 / rate:.3f}s"
         )
