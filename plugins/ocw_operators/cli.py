@@ -30,6 +30,7 @@ from ocw_operators.external_resources.markdown_import import import_sites
 from ocw_operators.external_resources.options import ImportOptions, ImportOptionsError, Rule
 from ocw_operators.external_resources.report import ImportReport
 from ocw_operators.external_resources.resource_fields import DEFAULT_SITEMAP_DOMAIN
+from ocw_operators.external_resources.site_git import AUTHOR_SETTING, DEFAULT_AUTHOR, PUSH_REMOTE_SETTING
 
 EXIT_OK, EXIT_SITE_ERRORS, EXIT_USAGE = 0, 1, 2
 DEFAULT_CONN_ID = "ocw_archive_db"
@@ -118,6 +119,8 @@ def _markdown_options(args: argparse.Namespace) -> ImportOptions:
         no_external_license_warning=args.no_external_license_warning,
         sitemap_domain=args.sitemap_domain,
         site_names=args.site,
+        git_author=args.git_author,
+        git_push_remote=args.git_push_remote,
     )
 
 
@@ -159,11 +162,14 @@ def print_report(report: ImportReport, stream: TextIO | None = None) -> None:
     )
     created = summary["resources_created"] if report.commit else summary["resources_would_create"]
     verb = "created" if report.commit else "would be created"
+    loaded = summary["resources_loaded"] if report.commit else summary["resources_would_load"]
     print(
         f"  resources {verb}: {created}, references to existing resources: "
-        f"{summary['references_to_existing_resources']}",
+        f"{summary['references_to_existing_resources']}, existing resource pages loaded: {loaded}",
         file=stream,
     )
+    for site, commit in summary["commits"].items():
+        print(f"  committed {site}: {commit}", file=stream)
     for skipped in summary["sites_skipped"]:
         print(f"  skipped {skipped['site']}: {skipped['reason']}", file=stream)
     for error in summary["site_errors"]:
@@ -220,7 +226,9 @@ def _add_markdown_import(resources: argparse._SubParsersAction, database: argpar
         help="save resources and references to the archive DB and rewrite the site files",
     )
     parser.add_argument("-o", "--out", metavar="FILE.csv", help="write one CSV row per link/menu item considered")
-    parser.add_argument("--published-only", action="store_true", help="only sites whose metadata says published")
+    parser.add_argument(
+        "--published-only", action="store_true", help="only the sites SITES_DIR/published.txt names (needs the file)"
+    )
     warning = parser.add_mutually_exclusive_group()
     warning.add_argument(
         "--add-external-license-warning",
@@ -237,6 +245,18 @@ def _add_markdown_import(resources: argparse._SubParsersAction, database: argpar
         "--sitemap-domain",
         default=os.environ.get("OCW_SITEMAP_DOMAIN", DEFAULT_SITEMAP_DOMAIN),
         help="links to this host get no license warning (default: $OCW_SITEMAP_DOMAIN or %(default)s)",
+    )
+    parser.add_argument(
+        "--git-author",
+        default=os.environ.get(AUTHOR_SETTING, ""),
+        metavar="'NAME <EMAIL>'",
+        help=f"author of commits in sites that are git checkouts (default: $OCW_SITES_GIT_AUTHOR or {DEFAULT_AUTHOR})",
+    )
+    parser.add_argument(
+        "--git-push-remote",
+        default=os.environ.get(PUSH_REMOTE_SETTING, ""),
+        metavar="REMOTE",
+        help="push each commit to this remote of the checkout (default: $OCW_SITES_GIT_PUSH_REMOTE; none: no push)",
     )
     parser.set_defaults(handler=_resources_import_markdown, parser=parser)
 

@@ -36,6 +36,8 @@ def test_help_runs_as_a_module():
         "SITES_DIR",
         "--site",
         "--sitemap-domain",
+        "--git-author",
+        "--git-push-remote",
         "--db-url",
         "--conn-id",
         "link_to_external_resource",
@@ -87,23 +89,23 @@ def test_dry_run_with_csv_then_commit(capsys, sites_dir, archive_db_url, tmp_pat
     out = tmp_path / "links.csv"
     assert main(["--db-url", archive_db_url, *markdown(str(sites_dir), *LINKS, "--out", str(out))]) == EXIT_OK
     printed = capsys.readouterr().out
-    assert "dry run (nothing saved)" in printed and "resources would be created: 15" in printed
+    assert "dry run (nothing saved)" in printed and "resources would be created: 18" in printed
     assert snapshot_files(sites_dir) == before
     assert out.read_text().startswith("site_name,site_short_id,rule,")
 
     # Both rules by default; the DB options may also follow the command.
     assert main(markdown(str(sites_dir), "--commit", "--db-url", archive_db_url)) == EXIT_OK
     printed = capsys.readouterr().out
-    assert "committed" in printed and "resources created: 17" in printed
+    assert "committed" in printed and "resources created: 19" in printed
     assert archive_db_url not in printed  # the DB URL (and any password in it) is never printed
 
 
 def test_site_errors_exit_1_after_processing_the_rest(capsys, sites_dir, archive_db_url):
-    (sites_dir / "6.001-fall-2005" / "data" / "website.json").write_text("{not json")
+    (sites_dir / "6.001-fall-2005" / "data" / "course.json").write_text("{not json")
     code = main(markdown(str(sites_dir), *LINKS, "--commit", "--db-url", archive_db_url))
     assert code == EXIT_SITE_ERRORS
-    assert "ERROR 6.001-fall-2005: data/website.json: malformed JSON" in capsys.readouterr().out
-    assert "resource_link" in (sites_dir / "18.06-spring-2010" / "content" / "_index.md").read_text()
+    assert "ERROR 6.001-fall-2005: data/course.json: malformed JSON" in capsys.readouterr().out
+    assert "resource_link" in (sites_dir / "18.06-spring-2010" / "content" / "pages" / "course-home.md").read_text()
 
 
 def test_unmigrated_database_is_a_clear_error(capsys, sites_dir, tmp_path):
