@@ -65,15 +65,17 @@ def _serve_sandbox(records: int, ready, stop) -> None:
 
 
 def _harvest_streaming(base_url: str, db_url: str, report) -> None:
+    import requests
+
+    from ocw_operators.clients.dspace_oai import OaiClient, OaiClientSettings
     from ocw_operators.db import make_engine, migrate
     from ocw_operators.db.models.oai import HarvestMode
-    from ocw_operators.oai.client import OaiClient, OaiClientSettings
     from ocw_operators.oai.harvest import HarvestRequest, HarvestScope, OaiHarvester
     from ocw_operators.oai.records import Granularity
 
     migrate.upgrade(db_url)
     engine = make_engine(db_url)
-    client = OaiClient(OaiClientSettings(base_url=base_url))
+    client = OaiClient(OaiClientSettings(base_url=base_url), requests.Session())
     harvester = OaiHarvester(engine, client, HarvestScope(endpoint=base_url, set_spec=SET_SPEC))
     started = time.perf_counter()
     result = harvester.harvest(HarvestRequest(HarvestMode.FULL), granularity=Granularity.SECOND)

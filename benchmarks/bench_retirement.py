@@ -117,27 +117,37 @@ def _engine(config: dict[str, Any]):
     return make_engine(config["db_url"])
 
 
+def _session(auth: tuple[str, str] | None = None) -> Any:
+    """A session as the CMS and SWORD hooks configure one: HTTP Basic if given, nothing from the environment."""
+    import requests
+
+    session = requests.Session()
+    session.auth, session.trust_env = auth, False
+    return session
+
+
 def fetch(config: dict[str, Any]) -> None:
+    from ocw_operators.clients.cms import CmsClient, CmsSettings
     from ocw_operators.retirement import state, steps
-    from ocw_operators.retirement.cms import CmsClient, CmsSettings
     from ocw_operators.retirement.holding import HoldingArea
 
     engine = _engine(config)
     state.register(engine, [config["course_id"]])
-    cms = CmsClient(CmsSettings(config["cms_url"], USER, PASSWORD, read_timeout=600))
+    cms = CmsClient(CmsSettings(config["cms_url"], USER, PASSWORD, read_timeout=600), _session())
     result = steps.fetch(engine, HoldingArea(config["holding"]), cms, config["course_id"])
     print(json.dumps(result.to_json()))
 
 
 def retire(config: dict[str, Any]) -> None:
     """The measured worker: package, copy to retired zips, deposit; seconds per step on stdout."""
+    from ocw_operators.clients.dspace_sword import SwordClient, SwordSettings
     from ocw_operators.retirement import steps
+    from ocw_operators.retirement.collection_map import CollectionMap
     from ocw_operators.retirement.holding import HoldingArea
-    from ocw_operators.retirement.sword import CollectionMap, SwordClient, SwordSettings
 
     engine = _engine(config)
     holding = HoldingArea(config["holding"])
-    client = SwordClient(SwordSettings(config["dspace_url"], USER, PASSWORD, read_timeout=1200))
+    client = SwordClient(SwordSettings(config["dspace_url"], read_timeout=1200), _session(auth=(USER, PASSWORD)))
     timings = {}
     started = time.perf_counter()
     packaged = steps.package(engine, holding, config["course_id"])

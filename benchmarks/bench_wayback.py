@@ -37,15 +37,17 @@ PG_ADMIN_URL = os.environ.get("OCW_TEST_PG_URL", "postgresql+psycopg2://postgres
 
 
 def _worker(spec: dict) -> int:
+    import requests
+
+    from ocw_operators.clients.wayback_spn2 import Spn2Client, Spn2Settings
     from ocw_operators.db import make_engine
     from ocw_operators.ratelimit import DbRateLimiter
-    from ocw_operators.wayback.spn2 import Spn2Client, Spn2Settings
 
     engine = make_engine(spec["db_url"])
     limiter = DbRateLimiter(engine, spec["bucket"], spec["rate"])
     time.sleep(max(0.0, spec["start_at"] - time.time()))
     settings = Spn2Settings(base_url=spec["base_url"], access_key=ACCESS_KEY, secret=SECRET, timeout=10)
-    with Spn2Client(settings) as client:
+    with Spn2Client(settings, requests.Session()) as client:
         for number in range(spec["requests"]):
             limiter.acquire()
             client.submit_capture(f"https://example.org/{spec['worker']}/{number}")

@@ -15,9 +15,10 @@ valid ones on to Wayback Machine submission.
 
 **Connections**: `ocw_archive_db` (archive state DB).
 
-**Variables** (read at run time): `ENABLE_CHECK_EXTERNAL_RESOURCE_TASK` (default true: false skips the run),
-`LINK_CHECK_TIMEOUT_SECONDS` (30), `LINK_CHECK_PER_HOST_LIMIT` (4), `LINK_CHECK_MAX_CONCURRENCY` (100),
-`LINK_CHECK_BATCH_SIZE` (100).
+**Variables** (read at run time; defaults and bounds: the README's Variables table, Admin → Variables):
+`ENABLE_CHECK_EXTERNAL_RESOURCE_TASK` (false skips the run), `LINK_CHECK_TIMEOUT_SECONDS` (per URL),
+`LINK_CHECK_PER_HOST_LIMIT`, `LINK_CHECK_MAX_CONCURRENCY`, `LINK_CHECK_BATCH_SIZE` (resources per mapped check
+task).
 
 **Params**: `site_filter` (site names or short ids; empty = all), `exclude` (sites to leave out).
 """

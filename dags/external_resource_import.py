@@ -21,10 +21,10 @@ gets one commit for the files the run wrote.
 
 **Connections**: `ocw_archive_db` (archive state DB).
 
-**Variables**: `OCW_SITES_DIR` (sites folder on the workers, used when the `sites_dir` Param is empty),
-`OCW_SITEMAP_DOMAIN` (host without license warning; default `ocw.mit.edu`), `OCW_DATA_DIR` (where reports are
-kept; default `$AIRFLOW_HOME/data`), `OCW_SITES_GIT_AUTHOR` (`Name <email>` of the commits),
-`OCW_SITES_GIT_PUSH_REMOTE` (push the commits to this remote of each checkout; empty: no push).
+**Variables** (read at run time; defaults and bounds: the README's Variables table, Admin → Variables):
+`OCW_SITES_DIR` (sites folder on the workers, used when the `sites_dir` Param is empty), `OCW_SITEMAP_DOMAIN` (host
+without license warning), `OCW_DATA_DIR` (where reports are kept), `OCW_SITES_GIT_AUTHOR` (author of the commits in
+course checkouts), `OCW_SITES_GIT_PUSH_REMOTE` (push them to this remote of each checkout; empty: no push).
 
 **Report**: every run writes one CSV row per link or menu item considered, to `out_csv` or else to
 `<OCW_DATA_DIR>/reports/external_resource_import/<run id>.csv`; the task log gives the counts and the path.
@@ -128,14 +128,13 @@ with DAG(
 ):
     import_resources = ExternalResourceImportOperator(
         task_id="import_external_resources",
-        sites_dir="{{ params.sites_dir or var.value.get('OCW_SITES_DIR', '') }}",
+        sites_dir="{{ params.sites_dir }}",
         rules="{{ params.rules }}",
         commit="{{ params.commit }}",
         out_csv="{{ params.out_csv }}",
         published_only="{{ params.published_only }}",
         add_external_license_warning="{{ params.add_external_license_warning }}",
         no_external_license_warning="{{ params.no_external_license_warning }}",
-        sitemap_domain="{{ var.value.get('OCW_SITEMAP_DOMAIN', 'ocw.mit.edu') }}",
         site_names="{{ params.site_names }}",
         pool="site_files",  # one writer of the course sites at a time
     )

@@ -32,7 +32,8 @@ run at a time), plus manual runs from the trigger form.
   `collections_file` mapping department to collection handle, `on_behalf_of`, timeouts)
 - `ocw_archive_db` (archive state DB)
 
-**Variables** (read at run time): `ocw_retirement_holding_area`, `ocw_retired_course_zips_dir`.
+**Variables** (read at run time; absolute paths, created if missing): `ocw_retirement_holding_area`,
+`ocw_retired_course_zips_dir`.
 
 **Pools**: `ocw_cms` (CMS calls), `course_packaging` (zip building and copying), `dspace_sword` (deposits),
 `archive_db` (bookkeeping).

@@ -22,8 +22,9 @@ timezone, below), no catchup, one run at a time.
 
 **Connections**: `ocw_archive_db` (the archive state DB holding the Tivoli file log).
 
-**Variables** (read at run time): `TIVOLI_DROPBOX_DIR` (absolute path of the dropbox),
-`TIVOLI_STAGING_DIR` (absolute path of the staging area), `TIVOLI_QUIET_MINUTES` (default 5).
+**Variables** (read at run time; defaults and bounds: the README's Variables table, Admin → Variables):
+`TIVOLI_DROPBOX_DIR` (absolute path of the dropbox), `TIVOLI_STAGING_DIR` (absolute path of the staging area),
+`TIVOLI_QUIET_MINUTES` (the quiet period).
 
 **Params**: none.
 

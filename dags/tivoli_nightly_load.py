@@ -15,9 +15,10 @@ below), no catchup.
 
 **Connections**: `ocw_archive_db` (the archive state DB holding the Tivoli file log and load batches).
 
-**Variables** (read at run time): `TIVOLI_STAGING_DIR` (absolute path of the staging area),
-`TIVOLI_DSMC_COMMAND` (default `dsmc`; e.g. `/opt/tivoli/tsm/client/ba/bin/dsmc -virtualnode=ARCHIVE`;
-any `-password=` value is masked), `TIVOLI_DSMC_TIMEOUT_MINUTES` (default 360).
+**Variables** (read at run time; defaults and bounds: the README's Variables table, Admin → Variables):
+`TIVOLI_STAGING_DIR` (absolute path of the staging area), `TIVOLI_DSMC_COMMAND` (e.g.
+`/opt/tivoli/tsm/client/ba/bin/dsmc -virtualnode=ARCHIVE`; any `-password=` value is masked),
+`TIVOLI_DSMC_TIMEOUT_MINUTES` (the load's time limit).
 
 **Params**: none.
 
@@ -43,7 +44,7 @@ from ocw_operators.operators.tivoli import TivoliNightlyLoadOperator
         pool="tivoli",
         retries=2,
         retry_delay=dt.timedelta(minutes=15),
-        # dsmc itself is stopped after TIVOLI_DSMC_TIMEOUT_MINUTES (6 h by default); this is the backstop.
+        # dsmc itself is stopped after TIVOLI_DSMC_TIMEOUT_MINUTES; this is the backstop.
         execution_timeout=dt.timedelta(hours=7),
     ),
 )

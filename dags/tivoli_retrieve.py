@@ -12,8 +12,8 @@ with the right checksum are not fetched again.
 
 **Connections**: `ocw_archive_db` (the Tivoli file log).
 
-**Variables** (read at run time): `TIVOLI_DSMC_COMMAND` (default `dsmc`), `TIVOLI_RETRIEVE_ROOT` (optional:
-destinations must lie inside it).
+**Variables** (read at run time; defaults and bounds: the README's Variables table, Admin → Variables):
+`TIVOLI_DSMC_COMMAND`, `TIVOLI_RETRIEVE_ROOT` (optional: destinations must lie inside it).
 
 **Params**: `bibid` (e.g. `UF12345678`), `vid` (e.g. `00001`), `file_names` (optional list; original or
 archived names, `folder/name` allowed; empty for all files), `versions` (`latest` or `all`),

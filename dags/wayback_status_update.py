@@ -17,7 +17,8 @@ submitted again).
 
 **Connections**: `wayback_default` (type `wayback_spn2`), `ocw_archive_db` (archive state DB).
 
-**Variables**: `ENABLE_WAYBACK_TASKS` (default false: the task skips), `WAYBACK_PENDING_EXPIRY_HOURS` (6).
+**Variables** (read at run time; defaults and bounds: the README's Variables table, Admin → Variables):
+`ENABLE_WAYBACK_TASKS` (unless true the task skips), `WAYBACK_PENDING_EXPIRY_HOURS`.
 
 **Pool**: `wayback_spn2`.
 """

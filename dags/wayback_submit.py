@@ -19,8 +19,9 @@ ids), `force` (ignore the 30-day interval and pending jobs), `resource_ids` (onl
 **Connections**: `wayback_default` (type `wayback_spn2`: login = S3 access key, password = secret, host
 defaults to https://web.archive.org, extra `{"timeout": 30}`), `ocw_archive_db` (archive state DB).
 
-**Variables**: `ENABLE_WAYBACK_TASKS` (default false: every task skips), `WAYBACK_SUBMISSION_INTERVAL_DAYS` (30),
-`WAYBACK_RATE_LIMIT_PER_SECOND` (0.11), `WAYBACK_PENDING_EXPIRY_HOURS` (6).
+**Variables** (read at run time; defaults and bounds: the README's Variables table, Admin → Variables):
+`ENABLE_WAYBACK_TASKS` (unless true every task skips), `WAYBACK_SUBMISSION_INTERVAL_DAYS`,
+`WAYBACK_RATE_LIMIT_PER_SECOND`, `WAYBACK_PENDING_EXPIRY_HOURS`.
 
 **Pools**: `wayback_spn2` (counts deferred tasks), `archive_db`.
 """
@@ -62,8 +63,8 @@ with DAG(
             False,
             type=["null", "boolean"],
             title="Resubmit recently captured resources",
-            description="On: submit resources even if captured within WAYBACK_SUBMISSION_INTERVAL_DAYS (30 days "
-            "by default) or still waiting for a capture job. Off (default): those are left alone.",
+            description="On: submit resources even if captured within WAYBACK_SUBMISSION_INTERVAL_DAYS or still "
+            "waiting for a capture job. Off (default): those are left alone.",
         ),
         "resource_ids": Param(
             [],

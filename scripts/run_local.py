@@ -42,6 +42,7 @@ import psutil
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+DEV_VARIABLES = ROOT / "include" / "dev" / "variables.json"
 LOOPBACK = "127.0.0.1"
 STOP_GRACE_S = 15.0  # SIGTERM to SIGKILL; the whole stop stays under 30 s
 SWEEP_GRACE_S = 4.0
@@ -435,6 +436,15 @@ def serve_logs(port: int) -> None:
     )
 
 
+def dev_variables(endpoints: dict) -> dict[str, dict[str, str]]:
+    """``include/dev/variables.json`` (every Variable, its description for the UI, the development values) with
+    the sandbox's paths filled in, in ``airflow variables import``'s ``{"KEY": {"value", "description"}}`` form."""
+    variables = json.loads(DEV_VARIABLES.read_text())
+    for key, value in endpoints.get("variables", {}).items():
+        variables[key] = {**variables.get(key, {}), "value": str(value)}
+    return variables
+
+
 def prepare(layout: Layout, supervisor: Supervisor) -> dict:
     """Everything before the Airflow components start; returns the sandbox endpoints."""
     env, python, var = supervisor.env, sys.executable, layout.var
@@ -454,10 +464,8 @@ def prepare(layout: Layout, supervisor: Supervisor) -> dict:
     connections_file = var / "connections.json"
     write_connections(layout, endpoints, connections_file)
     run([python, "-m", "airflow", "connections", "import", "--overwrite", str(connections_file)], env)
-    variables = json.loads((ROOT / "include" / "dev" / "variables.json").read_text())
-    variables.update(endpoints.get("variables", {}))
     variables_file = var / "variables.json"
-    variables_file.write_text(json.dumps(variables, indent=2))
+    variables_file.write_text(json.dumps(dev_variables(endpoints), indent=2))
     run([python, "-m", "airflow", "variables", "import", "--action-on-existing-key", "overwrite",
          str(variables_file)], env)  # fmt: skip
     if endpoints.get("demo_resources"):

@@ -30,7 +30,7 @@ from ocw_operators.external_resources.markdown_import import import_sites
 from ocw_operators.external_resources.options import ImportOptions, ImportOptionsError, Rule
 from ocw_operators.external_resources.report import ImportReport
 from ocw_operators.external_resources.resource_fields import DEFAULT_SITEMAP_DOMAIN
-from ocw_operators.external_resources.site_git import AUTHOR_SETTING, DEFAULT_AUTHOR, PUSH_REMOTE_SETTING
+from ocw_operators.external_resources.site_git import DEFAULT_AUTHOR
 
 EXIT_OK, EXIT_SITE_ERRORS, EXIT_USAGE = 0, 1, 2
 DEFAULT_CONN_ID = "ocw_archive_db"
@@ -248,13 +248,13 @@ def _add_markdown_import(resources: argparse._SubParsersAction, database: argpar
     )
     parser.add_argument(
         "--git-author",
-        default=os.environ.get(AUTHOR_SETTING, ""),
+        default=os.environ.get("OCW_SITES_GIT_AUTHOR", ""),
         metavar="'NAME <EMAIL>'",
         help=f"author of commits in sites that are git checkouts (default: $OCW_SITES_GIT_AUTHOR or {DEFAULT_AUTHOR})",
     )
     parser.add_argument(
         "--git-push-remote",
-        default=os.environ.get(PUSH_REMOTE_SETTING, ""),
+        default=os.environ.get("OCW_SITES_GIT_PUSH_REMOTE", ""),
         metavar="REMOTE",
         help="push each commit to this remote of the checkout (default: $OCW_SITES_GIT_PUSH_REMOTE; none: no push)",
     )

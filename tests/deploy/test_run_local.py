@@ -4,8 +4,11 @@ how it stops a process tree (test_make_run.py runs the real thing)."""
 from __future__ import annotations
 
 import configparser
+import contextlib
+import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -16,7 +19,7 @@ import psutil
 import pytest
 from cryptography.fernet import Fernet
 
-from scripts.run_local import SECRET_OPTIONS, Layout, airflow_env, airflow_settings, write_airflow_cfg
+from scripts.run_local import SECRET_OPTIONS, Layout, airflow_env, airflow_settings, dev_variables, write_airflow_cfg
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -147,3 +150,38 @@ def test_a_stop_signal_ends_the_whole_tree_even_processes_that_ignore_sigterm_an
         if harness.poll() is None:
             os.killpg(harness.pid, signal.SIGKILL)
             harness.wait()
+
+
+def test_dev_variables_import_with_their_descriptions_and_the_sandbox_paths(tmp_path):
+    """The file make run imports: the dev Variables in the ``{"KEY": {"value", "description"}}`` form with the
+    sandbox's paths filled in, accepted by this Airflow's ``airflow variables import``."""
+    sandbox = {"OCW_SITES_DIR": str(tmp_path / "sites"), "TIVOLI_DSMC_COMMAND": "/opt/fake dsmc"}
+    variables = dev_variables({"variables": sandbox})
+    dev = json.loads((ROOT / "include" / "dev" / "variables.json").read_text())
+    assert variables.keys() == dev.keys()
+    assert variables["OCW_SITES_DIR"] == {
+        "value": str(tmp_path / "sites"),
+        "description": dev["OCW_SITES_DIR"]["description"],
+    }
+    assert variables["ENABLE_WAYBACK_TASKS"] == dev["ENABLE_WAYBACK_TASKS"]
+
+    home = tmp_path / "airflow"
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AIRFLOW", "_AIRFLOW"))}
+    env.update({"AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}"})  # fmt: skip
+    variables_file = tmp_path / "variables.json"
+    variables_file.write_text(json.dumps(variables, indent=2))
+    airflow = [sys.executable, "-m", "airflow"]
+    subprocess.run([*airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=180)
+    imported = subprocess.run(
+        [*airflow, "variables", "import", "--action-on-existing-key", "overwrite", str(variables_file)],
+        env=env, check=True, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert f"{len(variables)} of {len(variables)} variables successfully updated" in imported.stdout
+    with contextlib.closing(sqlite3.connect(home / "airflow.db")) as connection:
+        stored = dict(connection.execute("SELECT key, description FROM variable"))
+    assert stored == {key: entry["description"] for key, entry in variables.items()}
+    for key in ("OCW_SITES_DIR", "TIVOLI_DSMC_COMMAND", "ENABLE_WAYBACK_TASKS", "LINK_CHECK_BATCH_SIZE"):
+        shown = subprocess.run([*airflow, "variables", "get", key], env=env, check=True, capture_output=True,
+                               text=True, timeout=120)  # fmt: skip
+        assert shown.stdout.strip() == variables[key]["value"], key

@@ -7,21 +7,12 @@ import logging
 
 import pytest
 
-from ocw_operators.connection_forms import (
-    ARCHIVE_DB,
-    CONNECTION_FORMS,
-    DSPACE_OAI,
-    DSPACE_SWORD,
-    OCW_CMS,
-    WAYBACK_SPN2,
-    ConnectionForm,
-    ExtraField,
-    ExtraFieldError,
-)
-from ocw_operators.oai.client import OaiClientSettings
-from ocw_operators.retirement.cms import CmsSettings
-from ocw_operators.retirement.sword import SwordSettings
-from ocw_operators.wayback import spn2
+from ocw_operators.clients import wayback_spn2 as spn2
+from ocw_operators.clients.cms import CmsSettings
+from ocw_operators.clients.dspace_oai import OaiClientSettings
+from ocw_operators.clients.dspace_sword import SwordSettings
+from ocw_operators.connection_fields import ConnectionForm, ExtraField, ExtraFieldError
+from ocw_operators.connection_forms import ARCHIVE_DB, CONNECTION_FORMS, DSPACE_OAI, DSPACE_SWORD, OCW_CMS, WAYBACK_SPN2
 
 
 def test_every_type_declares_labelled_described_fields():
@@ -177,7 +168,12 @@ def test_errors_name_the_connection_and_never_quote_a_sensitive_value():
 def test_parsed_extras_hold_every_declared_field_and_refuse_undeclared_ones(caplog):
     with caplog.at_level(logging.WARNING, logger="ocw_operators.connection_forms"):
         extra = OCW_CMS.parse_extra("ocw_cms_default", {"read_timeout": "30", "read_timout": 5})
-    assert dict(extra) == {"auth_style": "form", "connect_timeout": 10.0, "read_timeout": 30.0}
+    assert dict(extra) == {
+        "auth_style": "form",
+        "connect_timeout": 10.0,
+        "read_timeout": 30.0,
+        **{"headers": None, "proxies": None, "verify": True, "ca_bundle": None},
+    }
     assert "['read_timout'] not used by ocw_cms connections" in caplog.text
     with pytest.raises(KeyError, match="ocw_cms connections declare no extra field 'timeout'"):
         extra["timeout"]

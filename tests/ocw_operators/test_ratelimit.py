@@ -128,15 +128,18 @@ def _submit_many(spec: dict) -> int:
     db_url, base_url, key, secret, bucket, start_at = (
         spec[name] for name in ("db_url", "base_url", "key", "secret", "bucket", "start_at")
     )
+    import requests
+
+    from ocw_operators.clients.wayback_spn2 import Spn2Client, Spn2Settings
     from ocw_operators.db import make_engine
     from ocw_operators.ratelimit import DbRateLimiter
-    from ocw_operators.wayback.spn2 import Spn2Client, Spn2Settings
 
     engine = make_engine(db_url)
     limiter = DbRateLimiter(engine, bucket, RATE)
     time.sleep(max(0.0, start_at - time.time()))
     sent = 0
-    with Spn2Client(Spn2Settings(base_url=base_url, access_key=key, secret=secret, timeout=5)) as client:
+    settings = Spn2Settings(base_url=base_url, access_key=key, secret=secret, timeout=5)
+    with Spn2Client(settings, requests.Session()) as client:
         for number in range(PER_SUBMITTER):
             limiter.acquire()
             client.submit_capture(f"https://example.org/{bucket}/{start_at}/{id(engine)}/{number}")

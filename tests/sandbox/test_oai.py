@@ -172,12 +172,14 @@ def test_faults_answer_503_with_retry_after_and_a_forced_bad_resumption_token(sa
 
 
 def test_list_sets_pages_like_the_other_lists(sandbox_runtime):
-    from ocw_operators.oai.client import OaiClient, OaiClientSettings
+    import requests
+
+    from ocw_operators.clients.dspace_oai import OaiClient, OaiClientSettings
 
     sandbox = start_oai_sandbox(sandbox_runtime, page_size=2, communities={"1721.1/1": ["1721.1/10", "1721.1/11"]})
     for collection in ("1721.1/10", "1721.1/11", "1721.1/12"):
         sandbox.store.create(collection, {"title": ["x"]})
     first = get(sandbox, verb="ListSets")
     assert first.find(".//o:resumptionToken", NS).text == "////2"
-    specs = [s.spec for s in OaiClient(OaiClientSettings(base_url=sandbox.base_url)).list_sets()]
+    specs = [s.spec for s in OaiClient(OaiClientSettings(base_url=sandbox.base_url), requests.Session()).list_sets()]
     assert specs == ["col_1721.1_10", "col_1721.1_11", "col_1721.1_12", "com_1721.1_1"]

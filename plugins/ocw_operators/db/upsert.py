@@ -27,7 +27,7 @@ def upsert(
     different columns of the same row never overwrite each other's values.
     """
     table = model if isinstance(model, Table) else model.__table__
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(session.get_bind().dialect.name)
     batch: list[Mapping[str, Any]] = []
     sent = 0
     for row in rows:
@@ -58,3 +58,8 @@ def _upsert_chunk(session, table, insert, batch, *, conflict_columns, update_col
         statement = statement.on_conflict_do_nothing(index_elements=list(conflict_columns))
     session.execute(statement)
     return len(batch)
+
+
+def dialect_insert(dialect: str) -> Any:
+    """The ``insert`` construct with ``on_conflict_*`` for a dialect name (PostgreSQL's, else SQLite's)."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert

@@ -24,12 +24,11 @@ from ocw_operators.db.models import ExternalResource
 from ocw_operators.db.models.external_resources import url_sha256
 from ocw_operators.db.upsert import upsert
 from ocw_operators.external_resources.identity import resource_uuid
+from ocw_operators.params import parse_flag
 
 DESCRIPTIVE_COLUMNS = ("site_short_id", "title", "has_external_license_warning")
 LOOKUP_CHUNK = 500
 MAX_URL_LENGTH = 4096
-_TRUE = {"1", "true", "yes", "y", "t"}
-_FALSE = {"0", "false", "no", "n", "f", ""}
 
 
 class ResourceImportError(ValueError):
@@ -59,17 +58,6 @@ class ImportSummary:
     updated: int = 0
 
 
-def _as_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value if value is not None else "").strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ValueError(f"not a boolean: {value!r}")
-
-
 def parse_record(raw: Mapping[str, Any]) -> ResourceRecord:
     site_name = str(raw.get("site_name") or "").strip()
     url = str(raw.get("url") or "").strip()
@@ -91,7 +79,9 @@ def parse_record(raw: Mapping[str, Any]) -> ResourceRecord:
         url=url,
         site_short_id=str(raw.get("site_short_id") or "").strip(),
         title=str(raw.get("title") or "").strip(),
-        has_external_license_warning=_as_bool(raw.get("has_external_license_warning", False)),
+        has_external_license_warning=parse_flag(
+            raw.get("has_external_license_warning", False), "has_external_license_warning"
+        ),
         content_uuid_given=bool(given),
     )
 

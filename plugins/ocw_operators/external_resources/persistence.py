@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models import ExternalResource, ExternalResourceReference, WaybackStatus
 from ocw_operators.db.models.external_resources import url_sha256
-from ocw_operators.db.upsert import upsert
+from ocw_operators.db.upsert import dialect_insert, upsert
 from ocw_operators.external_resources.catalog import LOOKUP_CHUNK, CatalogEntry
 from ocw_operators.external_resources.planning import SitePlan
 from ocw_operators.external_resources.report import ResourceAction
@@ -31,7 +30,7 @@ def persist_site(engine: Engine, plan: SitePlan, run_id: str) -> None:
     table = ExternalResource.__table__
     new_entries = [entry for entry in plan.entries.values() if not entry.in_db]
     with session_scope(engine) as session:
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        insert = dialect_insert(session.get_bind().dialect.name)
         inserted: set[str] = set()
         for start in range(0, len(new_entries), LOOKUP_CHUNK):
             chunk = new_entries[start : start + LOOKUP_CHUNK]

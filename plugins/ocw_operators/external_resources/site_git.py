@@ -17,10 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_AUTHOR = "OCW Archive <ocw-archive@localhost>"
-# The settings' names: Airflow Variables for the DAGs, environment variables for the command line.
-AUTHOR_SETTING = "OCW_SITES_GIT_AUTHOR"
-PUSH_REMOTE_SETTING = "OCW_SITES_GIT_PUSH_REMOTE"
+# The Variable OCW_SITES_GIT_AUTHOR's default (for the command line, which reads the same name from the environment).
+DEFAULT_AUTHOR = "ocw-archive <ocw-archive@localhost>"
 DEFAULT_TIMEOUT_SECONDS = 120.0
 _AUTHOR = re.compile(r"^(?P<name>[^<>\n]*[^<>\s])\s*<(?P<email>[^<>\s@]+@[^<>\s]+)>$")
 _REMOTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")

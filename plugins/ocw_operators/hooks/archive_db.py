@@ -15,7 +15,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session
 
-from ocw_operators.connection_forms import ARCHIVE_DB, ExtraFieldError
+from ocw_operators.connection_fields import ExtraFieldError
+from ocw_operators.connection_forms import ARCHIVE_DB
 from ocw_operators.db.engine import make_engine, session_scope
 from ocw_operators.db.migrate import pending_heads
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import BaseHook
+import requests
 from airflow.sdk.exceptions import AirflowException
-from airflow.sdk.log import mask_secret
 
-from ocw_operators.connection_forms import DSPACE_SWORD, ExtraFieldError, ExtraValues
-from ocw_operators.retirement.sword import CollectionMap, CollectionMapError, SwordClient, SwordSettings
+from ocw_operators.clients.dspace_sword import SwordClient, SwordSettings
+from ocw_operators.connection_fields import ExtraValues
+from ocw_operators.connection_forms import DSPACE_SWORD
+from ocw_operators.hooks.http_base import OcwHttpHook
+from ocw_operators.retirement.collection_map import CollectionMap, CollectionMapError
 
 
-class DSpaceSwordHook(BaseHook):
+class DSpaceSwordHook(OcwHttpHook[SwordClient]):
     """Deposits METS SIP zips into DSpace over SWORD v1 or v2, with HTTP Basic auth from the Connection.
 
     Connection fields: ``host`` (``https://dspace.mit.edu`` or a bare host with ``schema`` and ``port``),
@@ -24,42 +26,28 @@ class DSpaceSwordHook(BaseHook):
     * ``connect_timeout`` (s, default 10) and ``read_timeout`` (s, default 900: DSpace ingests before answering);
     * ``deposit_path``: overrides the deposit path prefix; ``verbose`` (default true): ask for verbose receipts;
     * ``collections``: ``{"<department>": "<collection handle>"}`` (an object or its JSON text), or
-      ``collections_file``: a path to a JSON or XML mapping (OCW's DepositURILookup).
+      ``collections_file``: a path to a JSON or XML mapping (OCW's DepositURILookup);
+    * ``headers``, ``proxies``, ``verify``, ``ca_bundle``: the session's.
 
     :param dspace_sword_conn_id: the Airflow Connection id.
     """
 
     conn_name_attr = "dspace_sword_conn_id"
     default_conn_name = "dspace_sword_default"
-    conn_type = "dspace_sword"
-    hook_name = "DSpace SWORD"
+    form = DSPACE_SWORD
+    required_fields = ("host", "login", "password")  # the SWORD account deposits with HTTP Basic
+    # Proxies, CA certificates and credentials come from the Connection alone, never from a worker's environment.
+    trust_env = False
 
     def __init__(self, dspace_sword_conn_id: str = default_conn_name, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(dspace_sword_conn_id, **kwargs)
         self.dspace_sword_conn_id = dspace_sword_conn_id
 
-    def _settings_and_extra(self) -> tuple[SwordSettings, ExtraValues]:
-
-        conn = self.get_connection(self.dspace_sword_conn_id)
-        if not conn.host:
-            raise AirflowException(f"Connection {self.dspace_sword_conn_id!r} has no host (the DSpace base URL)")
-        if not conn.login or not conn.password:
-            raise AirflowException(
-                f"Connection {self.dspace_sword_conn_id!r} needs login and password (SWORD Basic auth)"
-            )
-        mask_secret(conn.password)
-        try:
-            extra = DSPACE_SWORD.parse_extra(self.dspace_sword_conn_id, conn.extra_dejson)
-        except ExtraFieldError as error:
-            raise AirflowException(str(error)) from None
-        base_url = conn.host if "://" in conn.host else f"{conn.schema or 'https'}://{conn.host}"
-        if conn.port and "://" not in conn.host:
-            base_url += f":{conn.port}"
+    def build_client(self, connection: Any, extra: ExtraValues, session: requests.Session) -> SwordClient:
+        """A :class:`~ocw_operators.clients.dspace_sword.SwordClient` configured from the Connection."""
         try:
             settings = SwordSettings(
-                base_url=base_url.rstrip("/"),
-                username=conn.login,
-                password=conn.password,
+                base_url=self.base_url.rstrip("/"),
                 version=extra["sword_version"],
                 on_behalf_of=extra["on_behalf_of"] or None,
                 connect_timeout=extra["connect_timeout"],
@@ -69,17 +57,11 @@ class DSpaceSwordHook(BaseHook):
             )
         except (TypeError, ValueError) as error:
             raise AirflowException(f"Connection {self.dspace_sword_conn_id!r} has an invalid extra: {error}") from None
-        return settings, extra
-
-    def get_conn(self) -> SwordClient:
-        """A :class:`~ocw_operators.retirement.sword.SwordClient` configured from the Connection."""
-
-        return SwordClient(self._settings_and_extra()[0])
+        return SwordClient(settings, session)
 
     def collection_map(self) -> CollectionMap:
         """The department -> collection mapping from ``extra.collections`` or ``extra.collections_file``."""
-
-        extra = self._settings_and_extra()[1]
+        extra = self.extra
         if extra["collections_file"]:
             return CollectionMap.from_file(extra["collections_file"])
         if extra["collections"]:

@@ -36,8 +36,8 @@ import aiohttp
 from yarl import URL
 
 from ocw_operators.db.models import ResourceStatus
+from ocw_operators.http_support import redact_userinfo
 from ocw_operators.linkcheck.rules import classify_response
-from ocw_operators.resources.urls import redact_userinfo
 
 USER_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/114.0.0.0 Safari/537.36"

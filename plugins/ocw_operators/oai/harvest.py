@@ -27,16 +27,14 @@ Caveats of DSpace's transient deletion, which this module honours rather than hi
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
 
-from sqlalchemy import Engine, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.orm import Session
 
+from ocw_operators.clients.dspace_oai import LIST_VERBS, OaiClient
 from ocw_operators.db.base import as_utc, utcnow
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models.oai import (
@@ -46,9 +44,9 @@ from ocw_operators.db.models.oai import (
     OaiHarvestRun,
     OaiHarvestState,
 )
-from ocw_operators.oai.client import LIST_VERBS, OaiClient
+from ocw_operators.db.oai_items import in_set, insert_harvest_state, upsert_items
 from ocw_operators.oai.protocol import BadResumptionToken, IdDoesNotExist, ListPage
-from ocw_operators.oai.records import Granularity, OaiRecord, format_datestamp, uri_key
+from ocw_operators.oai.records import Granularity, format_datestamp
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +128,7 @@ class OaiHarvester:
     """Harvests one :class:`HarvestScope` from ``client`` into the archive DB behind ``engine``.
 
     :param engine: the archive DB (SQLite or PostgreSQL), migrated.
-    :param client: an :class:`~ocw_operators.oai.client.OaiClient` for the scope's endpoint.
+    :param client: an :class:`~ocw_operators.clients.dspace_oai.OaiClient` for the scope's endpoint.
     :param scope: the list to harvest.
     :param clock: "now" for bookkeeping columns (injectable for tests).
     :param max_restarts: how often one harvest may restart its list after ``badResumptionToken``.
@@ -307,7 +305,7 @@ class OaiHarvester:
                 or_(OaiHarvestedItem.last_harvest_run_id.is_(None), OaiHarvestedItem.last_harvest_run_id != run_id),
             )
             if scope.set_spec:
-                query = query.where(OaiHarvestedItem.set_specs.like(f"% {_like_escape(scope.set_spec)} %", escape="\\"))
+                query = query.where(in_set(scope.set_spec))
             candidates = session.execute(query.limit(MAX_VANISH_CHECKS + 1)).all()
         if len(candidates) > MAX_VANISH_CHECKS:
             log.warning(
@@ -360,73 +358,11 @@ class OaiHarvester:
             )
 
 
-# --- helpers shared with reconciliation and tests ----------------------------------------------------------
-
-
-def upsert_items(session: Session, records: Sequence[OaiRecord], *, run_id: int | None, now: dt.datetime) -> int:
-    """Insert or update harvested items by handle; an older datestamp never overwrites a newer one.
-
-    Deleted records carry no metadata, so they keep the title and dc.identifier.uri harvested earlier.
-    """
-    newest: dict[str, OaiRecord] = {}
-    # One row per handle, the newest: PostgreSQL refuses to update a row twice in one (batched) statement.
-    for record in records:
-        kept = newest.get(record.handle)
-        if kept is None or record.datestamp >= kept.datestamp:
-            newest[record.handle] = record
-    if not newest:
-        return 0
-    rows = [_row(record, run_id, now) for record in newest.values()]
-    # One cached statement executed with many parameter sets: compiling a fresh multi-VALUES statement for
-    # every page costs more than the whole database write.
-    session.execute(_upsert_statement(session.get_bind().dialect.name), rows)
-    return len(rows)
-
-
-@functools.cache
-def _upsert_statement(dialect: str) -> Any:
-    table = OaiHarvestedItem.__table__
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table)
-    excluded = statement.excluded
-    keep_if_missing = ("identifier_uri", "identifier_key", "title")
-    replace = ("oai_identifier", "datestamp", "set_specs", "deleted", "last_harvest_run_id", "last_harvested_on")
-    set_ = {name: excluded[name] for name in replace}
-    set_.update({name: func.coalesce(excluded[name], table.c[name]) for name in keep_if_missing})
-    set_.update(vanished_on=None, updated_on=excluded["updated_on"])
-    return statement.on_conflict_do_update(
-        index_elements=["handle"], set_=set_, where=excluded["datestamp"] >= table.c.datestamp
-    )
-
-
-def _row(record: OaiRecord, run_id: int | None, now: dt.datetime) -> dict:
-    return {
-        "handle": record.handle,
-        "oai_identifier": record.oai_identifier,
-        "datestamp": record.datestamp,
-        "set_specs": " " + " ".join(record.set_specs) + " " if record.set_specs else " ",
-        "deleted": record.deleted,
-        "identifier_uri": record.identifier_uri,
-        "identifier_key": uri_key(record.identifier_uri),
-        "title": record.title,
-        "last_harvest_run_id": run_id,
-        "last_harvested_on": now,
-        "vanished_on": None,
-        "created_on": now,
-        "updated_on": now,
-    }
-
-
 def _locked_state(session: Session, scope: HarvestScope) -> OaiHarvestState:
     key = (scope.endpoint, scope.set_spec, scope.metadata_prefix)
     state = session.get(OaiHarvestState, key, with_for_update=True)
     if state is None:
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        session.execute(
-            insert(OaiHarvestState.__table__)
-            .values(endpoint=key[0], set_spec=key[1], metadata_prefix=key[2], granularity="")
-            .on_conflict_do_nothing()
-        )
+        insert_harvest_state(session, *key)
         state = session.get(OaiHarvestState, key, with_for_update=True)
     return state
 
@@ -453,7 +389,3 @@ def _continues(run: OaiHarvestRun, mode: HarvestMode, from_text: str, until_text
     if mode is HarvestMode.WINDOW:
         return (run.from_datestamp, run.until_datestamp) == (from_text, until_text)
     return True
-
-
-def _like_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,6 +1,6 @@
 """OAI-PMH 2.0 responses parsed as streams into typed results (records, sets, Identify) or typed errors.
 
-Parsing is incremental (lxml iterparse through :func:`ocw_operators.xml.safe_iterparse`), and every finished record
+Parsing is incremental (lxml iterparse through :func:`ocw_operators.safe_xml.safe_iterparse`), and every finished record
 is released at once, so memory per page stays flat whatever the page holds.
 """
 
@@ -20,7 +20,7 @@ from ocw_operators.oai.records import (
     handle_from_identifier,
     parse_datestamp,
 )
-from ocw_operators.xml import release, safe_iterparse, text_of
+from ocw_operators.safe_xml import release, safe_iterparse, text_of
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 OAI_DC_NS = "http://www.openarchives.org/OAI/2.0/oai_dc/"

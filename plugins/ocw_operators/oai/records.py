@@ -55,11 +55,6 @@ def handle_from_identifier(oai_identifier: str) -> str:
     return handle
 
 
-def collection_set_spec(collection_handle: str) -> str:
-    """DSpace's set spec for a collection: ``1721.1/33971`` -> ``col_1721.1_33971``."""
-    return "col_" + collection_handle.replace("/", "_")
-
-
 def parse_datestamp(value: str) -> dt.datetime:
     """Parse an OAI datestamp of either granularity into an aware UTC datetime."""
     text = (value or "").strip()

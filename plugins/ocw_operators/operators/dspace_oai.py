@@ -17,7 +17,9 @@ from ocw_operators.hooks.ocw_cms import OcwCmsHook
 from ocw_operators.oai.harvest import HarvestRequest, HarvestScope, OaiHarvester
 from ocw_operators.oai.reconcile import EngineHarvestedItems, reconcile
 from ocw_operators.oai.records import inclusive_until
+from ocw_operators.params import is_empty, parse_flag, parse_moment, parse_number
 from ocw_operators.retirement.records import SqlRetirementRecords
+from ocw_operators.settings import fail_on_bad_input
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -25,39 +27,6 @@ if TYPE_CHECKING:
 # Airflow's DagRunType.BACKFILL_JOB value: runs created by `airflow backfill create`.
 BACKFILL_RUN_TYPE = "backfill"
 DEFAULT_OVERLAP = dt.timedelta(days=1)
-
-
-def as_bool(value: Any) -> bool:
-    """A templated boolean: Jinja renders ``{{ params.x }}`` as the text "True"/"False"."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "on"):
-        return True
-    if text in ("false", "0", "no", "off", "", "none"):
-        return False
-    raise AirflowException(f"expected a boolean, got {value!r}")
-
-
-def parse_moment(value: Any, what: str, *, end_of_day: bool = False) -> dt.datetime | None:
-    """An optional ISO-8601 date or date-time (naive means UTC) from a Param; None/"" means not set.
-
-    With ``end_of_day`` a bare date means its last second, so an inclusive ``until`` of "2026-03-31" covers
-    the whole of March 31.
-    """
-    if value is None or (isinstance(value, str) and value.strip() in ("", "None")):
-        return None
-    if isinstance(value, dt.datetime):
-        moment = value
-    else:
-        text = str(value).strip().replace("Z", "+00:00")
-        try:
-            moment = dt.datetime.fromisoformat(text)
-        except ValueError as error:
-            raise AirflowException(f"{what} {value!r} is not an ISO-8601 date or date-time") from error
-    if end_of_day and isinstance(value, str) and len(value.strip()) == 10:
-        moment += dt.timedelta(days=1, seconds=-1)
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
 
 
 class DSpaceOaiHarvestOperator(BaseOperator):
@@ -137,15 +106,16 @@ class DSpaceOaiHarvestOperator(BaseOperator):
         return {**result.as_dict(), "set_spec": scope.set_spec}
 
     def _set_spec_or_none(self) -> str | None:
-        text = str(self.set_spec or "").strip()
-        return None if text in ("", "None") else text
+        return None if is_empty(self.set_spec) else str(self.set_spec).strip()
 
     def _request(self, context: Context, granularity: Any) -> HarvestRequest:
-        start = parse_moment(self.harvest_from, "harvest_from")
-        end = parse_moment(self.harvest_until, "harvest_until", end_of_day=True)
+        with fail_on_bad_input():
+            start = parse_moment(self.harvest_from, "harvest_from")
+            end = parse_moment(self.harvest_until, "harvest_until", end_of_day=True)
+            full_reharvest = parse_flag(self.full_reharvest, "full_reharvest")
         if start or end:
             return HarvestRequest(HarvestMode.WINDOW, from_=start, until=end)
-        if as_bool(self.full_reharvest):
+        if full_reharvest:
             return HarvestRequest(HarvestMode.FULL)
         dag_run = context.get("dag_run")
         if dag_run is not None and _is_backfill(dag_run):
@@ -206,13 +176,8 @@ class DSpaceOaiReconcileOperator(BaseOperator):
         return report.as_dict()
 
     def _missing_after_days(self) -> int:
-        try:
-            days = int(str(self.missing_after_days).strip())
-        except ValueError as error:
-            raise AirflowException(f"missing_after_days must be an integer, got {self.missing_after_days!r}") from error
-        if days < 1:
-            raise AirflowException("missing_after_days must be at least 1")
-        return days
+        with fail_on_bad_input():
+            return int(parse_number(self.missing_after_days, "missing_after_days", minimum=1, integer=True))
 
 
 def harvest_message(result: Any) -> str:

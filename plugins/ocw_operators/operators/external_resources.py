@@ -20,7 +20,7 @@ from ocw_operators.external_resources.store import (
 from ocw_operators.hooks.archive_db import ArchiveDbHook
 from ocw_operators.linkcheck.rules import describe_counts
 from ocw_operators.params import parse_names
-from ocw_operators.settings import variable_flag, variable_number
+from ocw_operators.settings import fail_on_bad_input, setting
 from ocw_operators.text import names, plural
 
 # Airflow's [core] max_map_length: a longer list would fail the mapping; batches grow instead.
@@ -40,8 +40,8 @@ class ListResourceBatchesOperator(BaseOperator):
 
     :param site_filter: only resources of these sites (name or short id); empty for all. (templated)
     :param exclude: leave out resources of these sites. (templated)
-    :param batch_size: resources per mapped check task; default: Variable ``LINK_CHECK_BATCH_SIZE``, else 100
-        (ocw-studio's size). Larger batches mean fewer tasks, which pays on small clusters.
+    :param batch_size: resources per mapped check task; default: Variable ``LINK_CHECK_BATCH_SIZE``. Larger
+        batches mean fewer tasks, which pays on small clusters.
     :param archive_db_conn_id: Connection of the archive state DB.
     """
 
@@ -63,15 +63,16 @@ class ListResourceBatchesOperator(BaseOperator):
         self.archive_db_conn_id = archive_db_conn_id
 
     def execute(self, context: Context) -> list[list[int]]:
-        if not variable_flag("ENABLE_CHECK_EXTERNAL_RESOURCE_TASK", True):
+        if not setting("ENABLE_CHECK_EXTERNAL_RESOURCE_TASK"):
             raise AirflowSkipException("External resource checks are disabled (ENABLE_CHECK_EXTERNAL_RESOURCE_TASK)")
+        with fail_on_bad_input():
+            sites = parse_names(self.site_filter, "site_filter")
+            excluded = parse_names(self.exclude, "exclude")
+        preferred = setting("LINK_CHECK_BATCH_SIZE", self.batch_size)
         hook = ArchiveDbHook(self.archive_db_conn_id)
         hook.check_schema()
-        sites = parse_names(self.site_filter, "site_filter")
-        excluded = parse_names(self.exclude, "exclude")
         with hook.session() as session:
             ids = select_resource_ids(session, sites=sites, exclude=excluded)
-        preferred = self.batch_size or int(variable_number("LINK_CHECK_BATCH_SIZE", CHECK_BATCH_SIZE, minimum=1))
         size = batch_size_for(len(ids), preferred)
         batches = chunked(ids, size)
         self.log.info(
@@ -88,12 +89,13 @@ class ListResourceBatchesOperator(BaseOperator):
 class CheckExternalResourcesOperator(BaseOperator):
     """Check one batch of resources concurrently and store each status (ocw-studio's status rules).
 
-    Checker tuning comes from Variables read at run time unless given here: ``LINK_CHECK_TIMEOUT_SECONDS``
-    (total per URL, default 30), ``LINK_CHECK_PER_HOST_LIMIT`` (default 4), ``LINK_CHECK_MAX_CONCURRENCY``
-    (default 100).
+    Checker tuning comes from Variables read at run time unless given here.
 
     :param resource_ids: the batch (one element of the list from :class:`ListResourceBatchesOperator`).
     :param archive_db_conn_id: Connection of the archive state DB.
+    :param total_timeout_s: total time per URL; default: Variable ``LINK_CHECK_TIMEOUT_SECONDS``.
+    :param per_host_limit: concurrent requests per host; default: Variable ``LINK_CHECK_PER_HOST_LIMIT``.
+    :param max_concurrency: concurrent requests in all; default: Variable ``LINK_CHECK_MAX_CONCURRENCY``.
     """
 
     template_fields: Sequence[str] = ("resource_ids",)
@@ -119,9 +121,9 @@ class CheckExternalResourcesOperator(BaseOperator):
         from ocw_operators.linkcheck.checker import CheckSettings  # noqa: PLC0415  (aiohttp only when checking)
 
         return CheckSettings(
-            total_timeout_s=self.total_timeout_s or variable_number("LINK_CHECK_TIMEOUT_SECONDS", 30.0, minimum=1),
-            per_host_limit=int(self.per_host_limit or variable_number("LINK_CHECK_PER_HOST_LIMIT", 4, minimum=1)),
-            max_concurrency=int(self.max_concurrency or variable_number("LINK_CHECK_MAX_CONCURRENCY", 100, minimum=1)),
+            total_timeout_s=setting("LINK_CHECK_TIMEOUT_SECONDS", self.total_timeout_s),
+            per_host_limit=setting("LINK_CHECK_PER_HOST_LIMIT", self.per_host_limit),
+            max_concurrency=setting("LINK_CHECK_MAX_CONCURRENCY", self.max_concurrency),
         )
 
     def execute(self, context: Context) -> dict[str, int]:

@@ -12,29 +12,12 @@ from ocw_operators.assets import EXTERNAL_RESOURCES_CREATED
 from ocw_operators.external_resources.markdown_import import import_sites
 from ocw_operators.external_resources.options import ImportOptions, ImportOptionsError, Rule
 from ocw_operators.external_resources.report import ImportReport, SiteStatus
-from ocw_operators.external_resources.resource_fields import DEFAULT_SITEMAP_DOMAIN
-from ocw_operators.external_resources.site_git import AUTHOR_SETTING, PUSH_REMOTE_SETTING
 from ocw_operators.external_resources.store import created_resource_ids
 from ocw_operators.hooks.archive_db import ArchiveDbHook
 from ocw_operators.params import parse_flag, parse_names
 from ocw_operators.reports import run_report_path
-from ocw_operators.settings import data_dir, variable_text
+from ocw_operators.settings import data_dir, fail_on_bad_input, setting
 from ocw_operators.text import plural
-
-
-def _as_bool(name: str, value: Any) -> bool:
-    """Rendered templates may yield strings; bad input does not improve on retry, so fail without retrying."""
-    try:
-        return parse_flag(value, name)
-    except ValueError as error:
-        raise AirflowFailException(str(error)) from None
-
-
-def _as_names(value: Any) -> list[str]:
-    try:
-        return parse_names(value, "names")
-    except ValueError as error:
-        raise AirflowFailException(str(error)) from None
 
 
 class ExternalResourceImportOperator(BaseOperator):
@@ -43,7 +26,7 @@ class ExternalResourceImportOperator(BaseOperator):
     The Airflow face of ``python -m ocw_operators resources import-markdown`` (ocw-studio's ``markdown_cleanup``
     with the ``link_to_external_resource`` and ``nav_item_to_external_resource`` rules). Dry run unless ``commit``.
     Every run writes its per-link report: to ``out_csv``, or else to ``<data dir>/reports/<dag_id>/<run id>.csv``
-    (data dir: ``data_dir``, else the Variable ``OCW_DATA_DIR``, else ``$AIRFLOW_HOME/data``). A resource belongs to
+    (data dir: ``data_dir``, else the Variable ``OCW_DATA_DIR``). A resource belongs to
     one site and is looked up by (site, URL) first, with a UUID derived from both for a new one, so a retry or rerun
     reuses it and a rerun after a complete commit changes nothing. Sites whose files cannot be used are reported
     and fail the task at the end (with :class:`AirflowFailException`: bad input does not improve on retry); the
@@ -51,7 +34,7 @@ class ExternalResourceImportOperator(BaseOperator):
     run wrote, by the Variable ``OCW_SITES_GIT_AUTHOR`` (``Name <email>``), pushed only to the remote the Variable
     ``OCW_SITES_GIT_PUSH_REMOTE`` names.
 
-    :param sites_dir: folder with one Hugo site folder per site (templated).
+    :param sites_dir: folder with one Hugo site folder per site (templated); empty: Variable ``OCW_SITES_DIR``.
     :param rules: rule names to run (templated; a list or a comma-separated string).
     :param commit: save resources/references and rewrite the site files (templated).
     :param out_csv: write the per-link report to this CSV path on the worker instead of the default (templated).
@@ -59,7 +42,8 @@ class ExternalResourceImportOperator(BaseOperator):
     :param published_only: only the sites ``<sites_dir>/published.txt`` names (templated).
     :param add_external_license_warning: warn for every domain (templated).
     :param no_external_license_warning: warn for no domain (templated; exclusive with the previous one).
-    :param sitemap_domain: host that gets no license warning by default (templated).
+    :param sitemap_domain: host that gets no license warning by default (templated); empty: Variable
+        ``OCW_SITEMAP_DOMAIN``.
     :param site_names: only these sites; empty means all (templated).
     :param archive_db_conn_id: Connection of the archive DB.
     :return: the import summary (counts, skipped sites, site errors, CSV path).
@@ -82,14 +66,14 @@ class ExternalResourceImportOperator(BaseOperator):
     def __init__(
         self,
         *,
-        sites_dir: str,
+        sites_dir: str | None = None,
         rules: Sequence[str] | str = tuple(Rule),
         commit: bool | str = False,
         out_csv: str | None = None,
         published_only: bool | str = False,
         add_external_license_warning: bool | str = False,
         no_external_license_warning: bool | str = False,
-        sitemap_domain: str = DEFAULT_SITEMAP_DOMAIN,
+        sitemap_domain: str | None = None,
         site_names: Sequence[str] | str = (),
         data_dir: str | None = None,
         archive_db_conn_id: str = ArchiveDbHook.default_conn_name,
@@ -133,23 +117,28 @@ class ExternalResourceImportOperator(BaseOperator):
         return explicit or str(run_report_path(data_dir(self.data_dir), self.dag_id, run_id))
 
     def _options(self, *, run_id: str, out_csv: str | None) -> ImportOptions:
+        sites_dir = setting("OCW_SITES_DIR", self.sites_dir)
+        sitemap_domain = setting("OCW_SITEMAP_DOMAIN", self.sitemap_domain)
         try:
-            return ImportOptions.build(
-                sites_dir=str(self.sites_dir or ""),
-                rules=_as_names(self.rules),
-                run_id=run_id,
-                commit=_as_bool("commit", self.commit),
-                out_csv=out_csv,
-                published_only=_as_bool("published_only", self.published_only),
-                add_external_license_warning=_as_bool(
-                    "add_external_license_warning", self.add_external_license_warning
-                ),
-                no_external_license_warning=_as_bool("no_external_license_warning", self.no_external_license_warning),
-                sitemap_domain=str(self.sitemap_domain or DEFAULT_SITEMAP_DOMAIN),
-                site_names=_as_names(self.site_names),
-                git_author=variable_text(AUTHOR_SETTING, ""),
-                git_push_remote=variable_text(PUSH_REMOTE_SETTING, ""),
-            )
+            with fail_on_bad_input():
+                return ImportOptions.build(
+                    sites_dir=str(sites_dir),
+                    rules=parse_names(self.rules, "rules"),
+                    run_id=run_id,
+                    commit=parse_flag(self.commit, "commit"),
+                    out_csv=out_csv,
+                    published_only=parse_flag(self.published_only, "published_only"),
+                    add_external_license_warning=parse_flag(
+                        self.add_external_license_warning, "add_external_license_warning"
+                    ),
+                    no_external_license_warning=parse_flag(
+                        self.no_external_license_warning, "no_external_license_warning"
+                    ),
+                    sitemap_domain=sitemap_domain,
+                    site_names=parse_names(self.site_names, "site_names"),
+                    git_author=setting("OCW_SITES_GIT_AUTHOR"),
+                    git_push_remote=setting("OCW_SITES_GIT_PUSH_REMOTE") or "",
+                )
         except ImportOptionsError as error:
             raise AirflowFailException(f"invalid import options: {error}") from None
 

@@ -9,55 +9,36 @@ task at once with a clear message; the record keeps the error text and stays res
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import BaseOperator, Variable
+from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from ocw_operators.clients.cms import CourseNotFoundError
+from ocw_operators.clients.dspace_sword import SwordDepositError
 from ocw_operators.db.models.retirement import RetirementState
 from ocw_operators.hooks.archive_db import ArchiveDbHook
 from ocw_operators.hooks.dspace_sword import DSpaceSwordHook
 from ocw_operators.hooks.ocw_cms import OcwCmsHook
 from ocw_operators.oai.reconcile import existing_item_lookup
-from ocw_operators.retirement import state, steps
-from ocw_operators.retirement.cms import CourseNotFoundError
+from ocw_operators.params import InvalidValueError, parse_flag, parse_names
+from ocw_operators.retirement import state, steps, workflow
+from ocw_operators.retirement.collection_map import CollectionMapError
 from ocw_operators.retirement.course import CourseDataError
 from ocw_operators.retirement.holding import HoldingArea
 from ocw_operators.retirement.names import HostileNameError, validate_course_id
 from ocw_operators.retirement.steps import DepositOutcomeUnknownError
-from ocw_operators.retirement.sword import CollectionMapError, SwordDepositError
 from ocw_operators.retirement.zipstream import SourceChangedError
-from ocw_operators.xml import XmlError
+from ocw_operators.safe_xml import XmlError
+from ocw_operators.settings import fail_on_bad_input, setting
 
-HOLDING_AREA_VARIABLE = "ocw_retirement_holding_area"
-RETIRED_ZIPS_VARIABLE = "ocw_retired_course_zips_dir"
 COURSE_LABEL = "{{ task.course_id }}"
 
 
-def as_bool(value: Any) -> bool:
-    """A Param rendered as a native bool or as text ("True", "false", "1")."""
-    if isinstance(value, str):
-        return value.strip().lower() in {"true", "1", "yes", "on"}
-    return bool(value)
-
-
-def as_course_ids(value: Any) -> list[str]:
-    """Course ids from a Param: a list, a JSON list, or comma/whitespace-separated text."""
-    if value in (None, ""):
-        return []
-    if isinstance(value, str):
-        text = value.strip()
-        value = json.loads(text) if text.startswith("[") else text.replace(",", " ").split()
-    return [str(item).strip() for item in value if str(item).strip()]
-
-
-def _directory_variable(explicit: str | None, variable: str) -> Path:
-    path = Path(explicit or Variable.get(variable))
-    if not path.is_absolute():
-        raise AirflowFailException(f"Variable {variable} must be an absolute directory path, not {str(path)!r}")
+def _directory(path: Path) -> Path:
+    """A directory setting, created if missing."""
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -70,6 +51,7 @@ PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
     XmlError,
     CollectionMapError,
     SourceChangedError,
+    InvalidValueError,
     # An earlier attempt may have created the item: only the next OAI-PMH harvest (or an operator) can tell.
     DepositOutcomeUnknownError,
 )
@@ -163,7 +145,7 @@ class SelectRetirementCoursesOperator(BaseOperator):
     def __init__(
         self,
         *,
-        course_ids: Any = None,
+        course_ids: Sequence[str] | str | None = None,
         max_courses: int = 100,
         ocw_cms_conn_id: str = "ocw_cms_default",
         archive_db_conn_id: str = "ocw_archive_db",
@@ -177,7 +159,8 @@ class SelectRetirementCoursesOperator(BaseOperator):
 
     def execute(self, context: Any) -> list[str]:
 
-        requested = as_course_ids(self.course_ids)
+        with fail_on_bad_input():
+            requested = parse_names(self.course_ids, "course_ids", split_on_spaces=True)
         try:
             if requested:
                 course_ids = [validate_course_id(course_id) for course_id in requested]
@@ -202,14 +185,16 @@ class FetchCourseResourcesOperator(_CourseStepOperator):
     :param ocw_cms_conn_id: Connection of the course CMS.
     """
 
-    def __init__(self, *, holding_area: str | None = None, ocw_cms_conn_id: str = "ocw_cms_default", **kwargs: Any):
+    def __init__(
+        self, *, holding_area: str | None = None, ocw_cms_conn_id: str = "ocw_cms_default", **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.holding_area = holding_area
         self.ocw_cms_conn_id = ocw_cms_conn_id
 
     def run_step(self, engine: Any, context: Any) -> steps.StepResult:
 
-        holding = HoldingArea(_directory_variable(self.holding_area, HOLDING_AREA_VARIABLE))
+        holding = HoldingArea(_directory(setting("ocw_retirement_holding_area", self.holding_area)))
         cms = OcwCmsHook(self.ocw_cms_conn_id).get_conn()
         return steps.fetch(engine, holding, cms, self.course_id)
 
@@ -221,7 +206,7 @@ class BuildCourseSipOperator(_CourseStepOperator):
     :param descriptive_metadata: ``dim`` (default) or ``mods``.
     """
 
-    def __init__(self, *, holding_area: str | None = None, descriptive_metadata: str = "dim", **kwargs: Any):
+    def __init__(self, *, holding_area: str | None = None, descriptive_metadata: str = "dim", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if descriptive_metadata not in ("dim", "mods"):
             raise ValueError(f"descriptive_metadata must be dim or mods, not {descriptive_metadata!r}")
@@ -230,7 +215,7 @@ class BuildCourseSipOperator(_CourseStepOperator):
 
     def run_step(self, engine: Any, context: Any) -> steps.StepResult:
 
-        holding = HoldingArea(_directory_variable(self.holding_area, HOLDING_AREA_VARIABLE))
+        holding = HoldingArea(_directory(setting("ocw_retirement_holding_area", self.holding_area)))
         return steps.package(engine, holding, self.course_id, descriptive=self.descriptive_metadata)
 
 
@@ -242,12 +227,14 @@ class _SideEffectStepOperator(_CourseStepOperator):
 
     template_fields: Sequence[str] = ("course_id", "dry_run")
 
-    def __init__(self, *, dry_run: Any = False, **kwargs: Any) -> None:
+    def __init__(self, *, dry_run: bool | str | None = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.dry_run = dry_run
 
     def execute(self, context: Any) -> dict[str, Any]:
-        if as_bool(self.dry_run):
+        with fail_on_bad_input():
+            dry_run = parse_flag(self.dry_run, "dry_run")
+        if dry_run:
             raise AirflowSkipException(f"dry run: {self.task_id} for {self.course_id} not performed")
         return super().execute(context)
 
@@ -264,7 +251,7 @@ class StoreCourseZipOperator(_SideEffectStepOperator):
 
     def run_step(self, engine: Any, context: Any) -> steps.StepResult:
 
-        retired = _directory_variable(self.retired_zips_dir, RETIRED_ZIPS_VARIABLE)
+        retired = _directory(setting("ocw_retired_course_zips_dir", self.retired_zips_dir))
         return steps.store(engine, retired, self.course_id)
 
 
@@ -287,7 +274,7 @@ class DepositCourseOperator(_SideEffectStepOperator):
         self,
         *,
         dspace_sword_conn_id: str = "dspace_sword_default",
-        redeposit_after_unknown_outcome: Any = False,
+        redeposit_after_unknown_outcome: bool | str | None = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -296,6 +283,7 @@ class DepositCourseOperator(_SideEffectStepOperator):
 
     def run_step(self, engine: Any, context: Any) -> steps.StepResult:
 
+        redeposit = parse_flag(self.redeposit_after_unknown_outcome, "redeposit_after_unknown_outcome")
         hook = DSpaceSwordHook(self.dspace_sword_conn_id)
         result = steps.deposit(
             engine,
@@ -303,7 +291,7 @@ class DepositCourseOperator(_SideEffectStepOperator):
             hook.collection_map(),
             self.course_id,
             lookup=existing_item_lookup(engine),
-            redeposit_after_unknown_outcome=as_bool(self.redeposit_after_unknown_outcome),
+            redeposit_after_unknown_outcome=redeposit,
         )
         return result
 
@@ -345,7 +333,7 @@ class FinishWorkflowDepositsOperator(BaseOperator):
 
     The handle comes from the SWORD v2 Edit-IRI, or else from the items ``dspace_oai_harvest`` harvested
     (by dc.identifier.uri; the only source for SWORD v1). That DAG's reconciliation finishes the same deposits
-    the same way (:func:`~ocw_operators.retirement.steps.finish_workflow_deposit`), whichever runs first.
+    the same way (:func:`~ocw_operators.retirement.workflow.finish_workflow_deposit`), whichever runs first.
 
     :param dspace_sword_conn_id: Connection of DSpace's SWORD service.
     :param ocw_cms_conn_id: Connection of the course CMS.
@@ -371,12 +359,12 @@ class FinishWorkflowDepositsOperator(BaseOperator):
         if not state.in_workflow(engine):
             self.log.info("No deposit is waiting for DSpace's workflow")
             return []
-        outcomes = steps.finish_workflow_deposits(
+        outcomes = workflow.finish_workflow_deposits(
             engine,
             DSpaceSwordHook(self.dspace_sword_conn_id).get_conn(),
             OcwCmsHook(self.ocw_cms_conn_id).get_conn(),
             lookup=existing_item_lookup(engine),
         )
         for outcome in outcomes:
-            self.log.info("%s", steps.workflow_outcome_message(outcome))
+            self.log.info("%s", workflow.workflow_outcome_message(outcome))
         return outcomes

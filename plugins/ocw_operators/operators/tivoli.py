@@ -8,16 +8,17 @@ functions in :mod:`ocw_operators.tivoli`.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import BaseOperator, Context, Variable
-from airflow.sdk.exceptions import AirflowFailException, AirflowRuntimeError, ErrorType
+from airflow.sdk import BaseOperator, Context
+from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk.log import mask_secret
 
 from ocw_operators.hooks.archive_db import ArchiveDbHook
+from ocw_operators.params import parse_names, parse_number
+from ocw_operators.settings import fail_on_bad_input, setting
 from ocw_operators.tivoli.identifiers import InvalidIdentifierError, VolumeId
 from ocw_operators.tivoli.load import LoadConfig, nightly_load_with_lease
 from ocw_operators.tivoli.prep import PrepConfig, PrepConfigError, prepare_with_lease
@@ -30,63 +31,10 @@ from ocw_operators.tivoli.summary import (
     retrieve_summary,
 )
 
-DROPBOX_VARIABLE = "TIVOLI_DROPBOX_DIR"
-STAGING_VARIABLE = "TIVOLI_STAGING_DIR"
-QUIET_MINUTES_VARIABLE = "TIVOLI_QUIET_MINUTES"
-DSMC_COMMAND_VARIABLE = "TIVOLI_DSMC_COMMAND"
-DSMC_TIMEOUT_VARIABLE = "TIVOLI_DSMC_TIMEOUT_MINUTES"
-RETRIEVE_ROOT_VARIABLE = "TIVOLI_RETRIEVE_ROOT"
-DEFAULT_QUIET_MINUTES = 5
-DEFAULT_DSMC_TIMEOUT_MINUTES = 360
 
-
-def variable(key: str) -> str | None:
-    """An Airflow Variable read at run time, or None when it is not set.
-
-    ``Variable.get(key, default=...)`` would register the default with the secrets masker, hiding every
-    occurrence of a value like ``dsmc`` or ``5`` in the task log; not-found is handled here instead.
-    """
-    try:
-        value = Variable.get(key)
-    except AirflowRuntimeError as error:
-        if getattr(error.error, "error", None) == ErrorType.VARIABLE_NOT_FOUND:
-            return None
-        raise
-    return None if value is None or str(value).strip() == "" else str(value).strip()
-
-
-def setting(value: Any, key: str, default: Any = None) -> Any:
-    """The operator argument if given, else the Variable ``key``, else ``default``."""
-    if value not in (None, ""):
-        return value
-    found = variable(key)
-    return default if found is None else found
-
-
-def required_path(value: Any, key: str) -> Path:
-    found = setting(value, key)
-    if found is None:
-        raise AirflowFailException(f"set the Airflow Variable {key} (or pass the path to the operator)")
-    path = Path(str(found))
-    if not path.is_absolute():
-        raise AirflowFailException(f"{key} must be an absolute path, got {str(found)!r}")
-    return path
-
-
-def positive_number(value: Any, key: str, default: float) -> float:
-    found = setting(value, key, default)
-    try:
-        number = float(found)
-    except (TypeError, ValueError):
-        raise AirflowFailException(f"{key} must be a number, got {found!r}") from None
-    if number < 0:
-        raise AirflowFailException(f"{key} must not be negative, got {found!r}")
-    return number
-
-
-def dsmc_command(value: Any) -> str:
+def dsmc_command(value: str | None) -> str:
     """The dsmc command line; any ``-password=`` value in it is masked in logs and rendered fields."""
-    command = str(setting(value, DSMC_COMMAND_VARIABLE, "dsmc"))
+    command = setting("TIVOLI_DSMC_COMMAND", value)
     for part in command.split():
         if part.lower().startswith("-password="):
             mask_secret(part.split("=", 1)[1])
@@ -112,8 +60,8 @@ class TivoliDropboxPrepOperator(BaseOperator):
 
     :param dropbox_dir: the dropbox; default the Variable ``TIVOLI_DROPBOX_DIR``. (templated)
     :param staging_dir: the staging area the nightly load archives; default ``TIVOLI_STAGING_DIR``. (templated)
-    :param quiet_minutes: skip folders written to within this many minutes; default ``TIVOLI_QUIET_MINUTES``
-        or 5. (templated)
+    :param quiet_minutes: skip folders written to within this many minutes; default ``TIVOLI_QUIET_MINUTES``.
+        (templated)
     :param copy_only: copy + fsync + verify + delete instead of rename (staging on another file system is
         detected automatically; this forces it).
     :param lease_wait: how long to wait for a staging lease held by another run before failing (and retrying).
@@ -144,11 +92,9 @@ class TivoliDropboxPrepOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         config = PrepConfig(
-            dropbox=required_path(self.dropbox_dir, DROPBOX_VARIABLE),
-            staging=required_path(self.staging_dir, STAGING_VARIABLE),
-            quiet_period=dt.timedelta(
-                minutes=positive_number(self.quiet_minutes, QUIET_MINUTES_VARIABLE, DEFAULT_QUIET_MINUTES)
-            ),
+            dropbox=setting("TIVOLI_DROPBOX_DIR", self.dropbox_dir),
+            staging=setting("TIVOLI_STAGING_DIR", self.staging_dir),
+            quiet_period=dt.timedelta(minutes=setting("TIVOLI_QUIET_MINUTES", self.quiet_minutes)),
             allow_rename=not self.copy_only,
         )
         hook = ArchiveDbHook(archive_db_conn_id=self.archive_db_conn_id)
@@ -179,9 +125,8 @@ class TivoliNightlyLoadOperator(BaseOperator):
 
     :param staging_dir: the staging area; default the Variable ``TIVOLI_STAGING_DIR``. (templated)
     :param dsmc_command: the dsmc command line (split like a shell would, run without one); default the
-        Variable ``TIVOLI_DSMC_COMMAND`` or ``dsmc``. (templated)
-    :param timeout_minutes: stop dsmc after this long; default ``TIVOLI_DSMC_TIMEOUT_MINUTES`` or 360.
-        (templated)
+        Variable ``TIVOLI_DSMC_COMMAND``. (templated)
+    :param timeout_minutes: stop dsmc after this long; default ``TIVOLI_DSMC_TIMEOUT_MINUTES``. (templated)
     :param lease_wait: how long to wait for a preparation still holding the staging lease.
     :param archive_db_conn_id: Connection of the archive state DB.
     """
@@ -208,11 +153,9 @@ class TivoliNightlyLoadOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         config = LoadConfig(
-            staging=required_path(self.staging_dir, STAGING_VARIABLE),
+            staging=setting("TIVOLI_STAGING_DIR", self.staging_dir),
             dsmc_command=dsmc_command(self.dsmc_command),
-            timeout=dt.timedelta(
-                minutes=positive_number(self.timeout_minutes, DSMC_TIMEOUT_VARIABLE, DEFAULT_DSMC_TIMEOUT_MINUTES)
-            ),
+            timeout=dt.timedelta(minutes=setting("TIVOLI_DSMC_TIMEOUT_MINUTES", self.timeout_minutes)),
         )
         hook = ArchiveDbHook(archive_db_conn_id=self.archive_db_conn_id)
         hook.check_schema()
@@ -226,24 +169,6 @@ class TivoliNightlyLoadOperator(BaseOperator):
         for sentence in load_summary(report):
             self.log.info("%s", sentence)
         return report.as_dict()
-
-
-def as_name_list(value: Any) -> list[str]:
-    """File names from a Param: a list, a JSON list, or comma/newline-separated text."""
-    if value in (None, ""):
-        return []
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as error:
-                raise AirflowFailException(f"file_names is not a valid JSON list: {error}") from None
-        else:
-            value = [part for line in text.splitlines() for part in line.split(",")]
-    if not isinstance(value, list | tuple):
-        raise AirflowFailException(f"file_names must be a list of names, got {type(value).__name__}")
-    return [str(name).strip() for name in value if str(name).strip()]
 
 
 class TivoliRetrieveOperator(BaseOperator):
@@ -260,7 +185,7 @@ class TivoliRetrieveOperator(BaseOperator):
     :param versions: ``latest`` or ``all``. (templated)
     :param destination: an absolute folder; must lie inside the Variable ``TIVOLI_RETRIEVE_ROOT`` when that
         is set. (templated)
-    :param dsmc_command: default the Variable ``TIVOLI_DSMC_COMMAND`` or ``dsmc``. (templated)
+    :param dsmc_command: default the Variable ``TIVOLI_DSMC_COMMAND``. (templated)
     :param timeout_minutes: per file. (templated)
     :param archive_db_conn_id: Connection of the archive state DB.
     """
@@ -305,7 +230,10 @@ class TivoliRetrieveOperator(BaseOperator):
             choice = VersionChoice(str(self.versions).strip().lower())
         except (InvalidIdentifierError, ValueError) as error:
             raise AirflowFailException(f"bad retrieval request: {error}") from error
-        root = variable(RETRIEVE_ROOT_VARIABLE)
+        with fail_on_bad_input():
+            file_names = parse_names(self.file_names, "file_names")
+            timeout = parse_number(self.timeout_minutes, "timeout_minutes", minimum=0)
+        root = setting("TIVOLI_RETRIEVE_ROOT")
         hook = ArchiveDbHook(archive_db_conn_id=self.archive_db_conn_id)
         hook.check_schema()
         try:
@@ -314,10 +242,10 @@ class TivoliRetrieveOperator(BaseOperator):
                 volume,
                 Path(str(self.destination)),
                 dsmc_command=dsmc_command(self.dsmc_command),
-                file_names=as_name_list(self.file_names),
+                file_names=file_names,
                 choice=choice,
-                timeout=dt.timedelta(minutes=positive_number(self.timeout_minutes, "timeout_minutes", 60)),
-                allowed_root=Path(root) if root else None,
+                timeout=dt.timedelta(minutes=timeout),
+                allowed_root=root,
             )
         except RetrievalError as error:
             raise AirflowFailException(str(error)) from error

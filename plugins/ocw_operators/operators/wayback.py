@@ -7,17 +7,20 @@ message unless ``ENABLE_WAYBACK_TASKS`` is true. Logic lives in :mod:`ocw_operat
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from airflow.sdk import BaseOperator, Variable
+from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowSkipException
 
 from ocw_operators.assets import EXTERNAL_RESOURCES_CHECKED, EXTERNAL_RESOURCES_CREATED
+from ocw_operators.clients.wayback_spn2 import JobStatus
 from ocw_operators.hooks.archive_db import ArchiveDbHook
 from ocw_operators.hooks.wayback import WaybackHook
 from ocw_operators.params import parse_flag, parse_ids, parse_names
 from ocw_operators.ratelimit import DbRateLimiter
+from ocw_operators.settings import fail_on_bad_input, parse_setting, setting
 from ocw_operators.text import names, plural
 from ocw_operators.triggers.wayback import DEFAULT_POLL_INTERVAL_SECONDS, DEFAULT_TIMEOUT_SECONDS, WaybackJobsTrigger
 from ocw_operators.wayback.candidates import (
@@ -27,8 +30,6 @@ from ocw_operators.wayback.candidates import (
     resource_ids_from_asset_events,
     select_candidates,
 )
-from ocw_operators.wayback.settings import VARIABLE_DEFAULTS, WaybackSettings, parse_wayback_settings
-from ocw_operators.wayback.spn2 import JobStatus
 from ocw_operators.wayback.status import STATUS_CHUNK_SIZE, expire_stale_jobs, record_job_statuses, update_job_statuses
 from ocw_operators.wayback.submission import SubmissionSummary, submit_batch
 
@@ -39,13 +40,38 @@ DEFAULT_MAX_RESOURCES_PER_RUN = 2500
 MAX_RATE_LIMIT_WAIT_SECONDS = 15 * 60.0
 
 
+@dataclass(frozen=True)
+class WaybackSettings:
+    """The Wayback Variables, typed."""
+
+    enabled: bool
+    submission_interval: dt.timedelta
+    rate_per_second: float
+    pending_expiry: dt.timedelta
+
+
+def parse_wayback_settings(raw: Mapping[str, Any]) -> WaybackSettings:
+    """The Wayback Variables from their text (a missing or None value takes the registry's default)."""
+    return WaybackSettings(
+        enabled=parse_setting("ENABLE_WAYBACK_TASKS", raw.get("ENABLE_WAYBACK_TASKS")),
+        submission_interval=dt.timedelta(
+            days=parse_setting("WAYBACK_SUBMISSION_INTERVAL_DAYS", raw.get("WAYBACK_SUBMISSION_INTERVAL_DAYS"))
+        ),
+        rate_per_second=parse_setting("WAYBACK_RATE_LIMIT_PER_SECOND", raw.get("WAYBACK_RATE_LIMIT_PER_SECOND")),
+        pending_expiry=dt.timedelta(
+            hours=parse_setting("WAYBACK_PENDING_EXPIRY_HOURS", raw.get("WAYBACK_PENDING_EXPIRY_HOURS"))
+        ),
+    )
+
+
 def read_wayback_settings() -> WaybackSettings:
-    """The Wayback Variables, validated; call only at run time."""
-    raw = {name: Variable.get(name, default=None) for name in VARIABLE_DEFAULTS}
-    try:
-        return parse_wayback_settings(raw)
-    except ValueError as error:
-        raise AirflowException(f"Invalid Wayback Variable: {error}") from None
+    """The Wayback Variables, read and validated; call only at run time."""
+    return WaybackSettings(
+        enabled=setting("ENABLE_WAYBACK_TASKS"),
+        submission_interval=dt.timedelta(days=setting("WAYBACK_SUBMISSION_INTERVAL_DAYS")),
+        rate_per_second=setting("WAYBACK_RATE_LIMIT_PER_SECOND"),
+        pending_expiry=dt.timedelta(hours=setting("WAYBACK_PENDING_EXPIRY_HOURS")),
+    )
 
 
 def require_enabled(settings: WaybackSettings, what: str) -> None:
@@ -53,21 +79,6 @@ def require_enabled(settings: WaybackSettings, what: str) -> None:
         raise AirflowSkipException(
             f"Wayback Machine tasks are disabled (set Variable ENABLE_WAYBACK_TASKS to true to enable); {what} skipped"
         )
-
-
-def as_str_list(value: Any, name: str) -> list[str]:
-    """A list of names from a Param (see :func:`ocw_operators.params.parse_names`)."""
-    try:
-        return parse_names(value, name)
-    except ValueError as error:
-        raise AirflowException(str(error)) from None
-
-
-def as_int_list(value: Any, name: str) -> list[int]:
-    try:
-        return parse_ids(value, name)
-    except ValueError as error:
-        raise AirflowException(str(error)) from None
 
 
 def _asset_events(context: Any) -> list[tuple[str, dict]]:
@@ -100,10 +111,10 @@ class WaybackCandidatesOperator(BaseOperator):
     def __init__(
         self,
         *,
-        site_filter: Any = None,
-        exclude: Any = None,
-        force: Any = False,
-        resource_ids: Any = None,
+        site_filter: Sequence[str] | str | None = None,
+        exclude: Sequence[str] | str | None = None,
+        force: bool | str | None = False,
+        resource_ids: Sequence[int] | str | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_resources: int = DEFAULT_MAX_RESOURCES_PER_RUN,
         archive_db_conn_id: str = ArchiveDbHook.default_conn_name,
@@ -121,17 +132,21 @@ class WaybackCandidatesOperator(BaseOperator):
     def execute(self, context: Any) -> list[list[int]]:
         settings = read_wayback_settings()
         require_enabled(settings, "candidate selection")
-        explicit = as_int_list(self.resource_ids, "resource_ids")
+        with fail_on_bad_input():
+            explicit = parse_ids(self.resource_ids, "resource_ids")
+            site_filter = parse_names(self.site_filter, "site_filter")
+            exclude = parse_names(self.exclude, "exclude")
+            force = parse_flag(self.force, "force")
         resource_ids = explicit or resource_ids_from_asset_events(
             _asset_events(context),
             created_uri=EXTERNAL_RESOURCES_CREATED.uri,
             checked_uri=EXTERNAL_RESOURCES_CHECKED.uri,
         )
         criteria = CandidateCriteria(
-            site_filter=as_str_list(self.site_filter, "site_filter"),
-            exclude=as_str_list(self.exclude, "exclude"),
+            site_filter=site_filter,
+            exclude=exclude,
             resource_ids=resource_ids,
-            force=parse_flag(self.force, "force"),
+            force=force,
             interval=settings.submission_interval,
             pending_window=settings.pending_expiry,
             limit=self.max_resources,
@@ -186,8 +201,8 @@ class WaybackSubmitOperator(BaseOperator):
     def __init__(
         self,
         *,
-        resource_ids: Any,
-        force: Any = False,
+        resource_ids: Sequence[int] | str,
+        force: bool | str | None = False,
         wayback_conn_id: str = WaybackHook.default_conn_name,
         archive_db_conn_id: str = ArchiveDbHook.default_conn_name,
         deferrable: bool = True,
@@ -208,9 +223,10 @@ class WaybackSubmitOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         settings = read_wayback_settings()
-        resource_ids = as_int_list(self.resource_ids, "resource_ids")
         require_enabled(settings, "submission")
-        force = parse_flag(self.force, "force")
+        with fail_on_bad_input():
+            resource_ids = parse_ids(self.resource_ids, "resource_ids")
+            force = parse_flag(self.force, "force")
         criteria = CandidateCriteria(
             resource_ids=resource_ids,
             force=force,
@@ -290,8 +306,8 @@ class WaybackStatusUpdateOperator(BaseOperator):
     def __init__(
         self,
         *,
-        site_filter: Any = None,
-        job_ids: Any = None,
+        site_filter: Sequence[str] | str | None = None,
+        job_ids: Sequence[str] | str | None = None,
         chunk_size: int = STATUS_CHUNK_SIZE,
         wayback_conn_id: str = WaybackHook.default_conn_name,
         archive_db_conn_id: str = ArchiveDbHook.default_conn_name,
@@ -307,14 +323,16 @@ class WaybackStatusUpdateOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, int]:
         settings = read_wayback_settings()
         require_enabled(settings, "status update")
-        job_ids = as_str_list(self.job_ids, "job_ids")
+        with fail_on_bad_input():
+            job_ids = parse_names(self.job_ids, "job_ids")
+            site_filter = parse_names(self.site_filter, "site_filter")
         engine = ArchiveDbHook(archive_db_conn_id=self.archive_db_conn_id).get_conn()
         hook = WaybackHook(wayback_conn_id=self.wayback_conn_id)
         try:
             summary = update_job_statuses(
                 engine,
                 hook,
-                site_filter=as_str_list(self.site_filter, "site_filter"),
+                site_filter=site_filter,
                 job_ids=job_ids or None,
                 chunk_size=self.chunk_size,
             )

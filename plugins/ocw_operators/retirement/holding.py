@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from ocw_operators.retirement.course import Course, Resource, course_from_manifest
 from ocw_operators.retirement.names import MAX_COMPONENT_BYTES, course_dir_name, safe_join, zip_file_name
-from ocw_operators.xml import parse_xml
+from ocw_operators.safe_xml import parse_xml
 
 MANIFEST_NAME = "manifest.json"
 PACKAGE_DIR = "_package"

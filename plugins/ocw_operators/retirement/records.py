@@ -4,7 +4,7 @@ over the ``course_retirement`` table.
 Every method is its own short transaction on the course's locked row (like every retirement step), and each is
 idempotent: asked twice, it changes nothing the second time. Flags (withdrawn, expunged, missing) are recorded
 beside the state machine and never move it; a 202 deposit whose item has appeared is finished by
-:func:`ocw_operators.retirement.steps.finish_workflow_deposit`, the same code the retirement DAG's follow-up runs.
+:func:`ocw_operators.retirement.workflow.finish_workflow_deposit`, the same code the retirement DAG's follow-up runs.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models.retirement import CourseRetirement, DSpaceFlag, RetirementState
 from ocw_operators.oai.harvest import as_utc
 from ocw_operators.oai.reconcile import RetirementDeposit
-from ocw_operators.retirement import state, steps
+from ocw_operators.retirement import state, workflow
 from ocw_operators.retirement.steps import HandleSink
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ class SqlRetirementRecords:
             return _flag(record, DSpaceFlag.MISSING, reason)
 
     def finish_workflow(self, course_id: str, handle: str) -> None:
-        steps.finish_workflow_deposit(self.engine, self._cms_client(), course_id, handle)
+        workflow.finish_workflow_deposit(self.engine, self._cms_client(), course_id, handle)
 
     def _cms_client(self) -> HandleSink:
         if self._cms is None:

@@ -12,7 +12,7 @@ import errno
 import hashlib
 import os
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -279,11 +279,3 @@ def remove_empty_dirs(root: Path, *, keep_root: bool = True) -> int:
         except OSError:
             continue
     return removed
-
-
-def delete_files(paths: Iterable[Path]) -> int:
-    deleted = 0
-    for path in paths:
-        path.unlink()
-        deleted += 1
-    return deleted

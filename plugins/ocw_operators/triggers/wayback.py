@@ -9,9 +9,9 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from ocw_operators.clients.wayback_spn2 import PENDING, JobStatus, WaybackError, WaybackRateLimited
 from ocw_operators.external_resources.store import chunked
 from ocw_operators.hooks.wayback import WaybackHook
-from ocw_operators.wayback.spn2 import PENDING, JobStatus, WaybackError, WaybackRateLimited
 from ocw_operators.wayback.status import STATUS_CHUNK_SIZE
 
 DEFAULT_POLL_INTERVAL_SECONDS = 30.0
@@ -73,6 +73,10 @@ class WaybackJobsTrigger(BaseTrigger):
         polls = 0
         last_error: str | None = None
         hook = WaybackHook(wayback_conn_id=self.wayback_conn_id)
+        # One aiohttp session for the whole wait, from the hook's session factory fed by the same Connection parsing
+        # as its blocking client. Not the provider's HttpAsyncHook: it would send every extra key it does not know
+        # as a header, hand aiohttp the proxies mapping where aiohttp takes one URL, and raise on a 429 (retrying
+        # 5xx itself), so this loop would never see SPN2's Retry-After (see OcwHttpHook.aiohttp_session).
         async with await hook.aget_client() as client:
             while True:
                 waiting = [job_id for job_id in self.job_ids if self._still_waiting(job_id, latest, not_reported)]

@@ -194,10 +194,6 @@ def resource_ids_from_asset_events(
     return sorted(ids) if seen_created else None
 
 
-def _is_plain_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_PENDING_EXPIRY",

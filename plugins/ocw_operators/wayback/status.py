@@ -16,13 +16,13 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine, or_, select, update
 
+from ocw_operators.clients.wayback_spn2 import ERROR, PENDING, SUCCESS, JobStatus
 from ocw_operators.db.base import as_utc, utcnow
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models import ExternalResource, WaybackStatus
 from ocw_operators.external_resources.store import chunked, site_clause
 from ocw_operators.text import plural
 from ocw_operators.wayback.candidates import DEFAULT_PENDING_EXPIRY
-from ocw_operators.wayback.spn2 import ERROR, PENDING, SUCCESS, JobStatus
 
 log = logging.getLogger(__name__)
 

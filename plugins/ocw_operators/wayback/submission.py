@@ -16,14 +16,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine, select, update
 
-from ocw_operators.db.base import as_utc, utcnow
-from ocw_operators.db.engine import session_scope
-from ocw_operators.db.models import ExternalResource, WaybackStatus
-from ocw_operators.ratelimit import RateLimitWaitTooLong
-from ocw_operators.resources.urls import has_userinfo, redact_userinfo
-from ocw_operators.text import plural
-from ocw_operators.wayback.candidates import CandidateCriteria, eligibility_clause
-from ocw_operators.wayback.spn2 import (
+from ocw_operators.clients.wayback_spn2 import (
     CaptureSubmission,
     WaybackBadResponse,
     WaybackCaptureRefused,
@@ -33,6 +26,13 @@ from ocw_operators.wayback.spn2 import (
     WaybackHttpError,
     WaybackRateLimited,
 )
+from ocw_operators.db.base import as_utc, utcnow
+from ocw_operators.db.engine import session_scope
+from ocw_operators.db.models import ExternalResource, WaybackStatus
+from ocw_operators.http_support import has_userinfo, redact_userinfo
+from ocw_operators.ratelimit import RateLimitWaitTooLong
+from ocw_operators.text import plural
+from ocw_operators.wayback.candidates import CandidateCriteria, eligibility_clause
 
 log = logging.getLogger(__name__)
 

@@ -49,7 +49,10 @@ def test_json_import(tmp_path, archive_engine):
         ("site_name,url\n,https://x.org/\n", "site_name is required"),
         ("site_name,url\ns,\n", "url is required"),
         ("site_name,url,content_uuid\ns,https://x.org/,not-a-uuid\n", "is not a UUID"),
-        ("site_name,url,has_external_license_warning\ns,https://x.org/,maybe\n", "not a boolean"),
+        (
+            "site_name,url,has_external_license_warning\ns,https://x.org/,maybe\n",
+            "has_external_license_warning must be true or false",
+        ),
         # One resource per (site, URL): the same URL twice for one site is a duplicate.
         ("site_name,url\ns,https://x.org/\ns,https://x.org/\n", "duplicate resource: same site_name and url as row 1"),
         (

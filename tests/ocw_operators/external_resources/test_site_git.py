@@ -137,4 +137,4 @@ def test_bad_git_settings_are_refused_before_anything_runs(tmp_path, author, rem
 
 
 def test_the_default_author_is_used_when_none_is_configured():
-    assert GitSettings.parse("").author == "OCW Archive <ocw-archive@localhost>"
+    assert GitSettings.parse("").author == "ocw-archive <ocw-archive@localhost>"

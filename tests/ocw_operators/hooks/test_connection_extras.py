@@ -21,6 +21,13 @@ from ocw_operators.hooks.wayback import WaybackHook
 
 COLLECTIONS = {"history": "1721.1/33971"}
 FILE_COLLECTIONS = {"physics": "1721.1/33972"}
+# The session fields every HTTP connection type declares.
+HTTP_NON_DEFAULT = {
+    "headers": {"X-Archive-Client": "ocw-archive"},
+    "proxies": {"https": "http://proxy.example.edu:3128"},
+    "verify": False,
+    "ca_bundle": "/etc/ssl/private-ca.pem",
+}
 
 # Every declared field, at a value that is not its default. ``collections_file`` is filled in by the fixture.
 NON_DEFAULT = {
@@ -34,6 +41,7 @@ NON_DEFAULT = {
         "read_timeout": 42.0,
         "deposit_path": "/custom/deposit",
         "verbose": False,
+        **HTTP_NON_DEFAULT,
     },
     "dspace_oai": {
         "set_spec": "col_1721.1_33971",
@@ -47,9 +55,10 @@ NON_DEFAULT = {
         "default_retry_after": 7.0,
         "max_retry_after": 60.0,
         "max_response_bytes": 1024,
+        **HTTP_NON_DEFAULT,
     },
-    "ocw_cms": {"auth_style": "basic", "connect_timeout": 3.5, "read_timeout": 45.0},
-    "wayback_spn2": {"timeout": 12.5},
+    "ocw_cms": {"auth_style": "basic", "connect_timeout": 3.5, "read_timeout": 45.0, **HTTP_NON_DEFAULT},
+    "wayback_spn2": {"timeout": 12.5, **HTTP_NON_DEFAULT},
 }
 
 
@@ -100,6 +109,13 @@ def set_connection(monkeypatch, conn_id: str, conn_type: str, extra: dict, **fie
     monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))
 
 
+def assert_session_from_form(session) -> None:
+    """The session carries the form's headers, proxies and TLS setting (verification off wins over a CA bundle)."""
+    assert session.headers["X-Archive-Client"] == "ocw-archive"
+    assert session.proxies == HTTP_NON_DEFAULT["proxies"]
+    assert session.verify is False
+
+
 def assert_only_declared_fields_read(conn_type: str) -> None:
     [form] = [form for form in CONNECTION_FORMS if form.conn_type == conn_type]
     assert RecordingExtra.read, "the hook read its Connection's extra"
@@ -135,6 +151,7 @@ def test_sword_hook_honours_its_form(extras, monkeypatch):
     assert hook.get_conn().deposit_url("1721.1/33972") == "https://dspace.example.edu/custom/deposit/1721.1/33972"
     # The file takes precedence over the mapping in the form ...
     assert hook.collection_map().collection_for("physics") == "1721.1/33972"
+    assert_session_from_form(hook.get_conn().session)
     assert_only_declared_fields_read("dspace_sword")
     # ... which is used once the file is cleared.
     set_connection(monkeypatch, "dspace_sword_default", "dspace_sword",
@@ -153,6 +170,7 @@ def test_oai_hook_honours_its_form(extras, monkeypatch):
     assert (settings.connect_timeout, settings.read_timeout, settings.total_timeout) == (3.5, 45.0, 99.0)
     assert (settings.max_503_retries, settings.default_retry_after, settings.max_retry_after) == (2, 7.0, 60.0)
     assert settings.max_response_bytes == 1024
+    assert_session_from_form(hook.get_conn().session)
     assert_only_declared_fields_read("dspace_oai")
 
 
@@ -166,13 +184,17 @@ def test_cms_hook_honours_its_form(extras, monkeypatch):
         45.0,
     )
     assert client.session.auth == ("engine", "pw"), "basic auth style sends HTTP Basic on every request"
+    assert_session_from_form(client.session)
     assert_only_declared_fields_read("ocw_cms")
 
 
 def test_wayback_hook_honours_its_form(extras, monkeypatch):
     set_connection(monkeypatch, "wayback_default", "wayback_spn2", extras["wayback_spn2"],
                    host="https://web.archive.org", login="key", password="secret")  # fmt: skip
-    assert WaybackHook().settings().timeout == 12.5
+    hook = WaybackHook()
+    assert hook.settings().timeout == 12.5
+    assert hook.get_conn().settings.timeout == 12.5
+    assert_session_from_form(hook.get_conn().session)
     assert_only_declared_fields_read("wayback_spn2")
 
 

@@ -58,7 +58,7 @@ def test_missing_host_and_bad_urls_are_clear_errors(monkeypatch):
 
 def test_credentials_become_basic_auth_and_stay_out_of_the_endpoint(monkeypatch):
     masked = []
-    monkeypatch.setattr("ocw_operators.hooks.dspace_oai.mask_secret", masked.append)
+    monkeypatch.setattr("ocw_operators.hooks.http_base.mask_secret", masked.append)
     set_connection(monkeypatch, host="https://harvester:hunter2@d/oai/request", login="harvester", password="pw")
     hook = DSpaceOaiHook()
     assert hook.get_conn().session.auth == ("harvester", "pw")

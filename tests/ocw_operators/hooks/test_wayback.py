@@ -15,9 +15,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from ocw_operators.hooks.wayback import WaybackHook, spn2_settings_from_connection
-from ocw_operators.wayback import spn2
-from ocw_operators.wayback.spn2 import (
+from ocw_operators.clients import wayback_spn2 as spn2
+from ocw_operators.clients.wayback_spn2 import (
     WaybackBadResponse,
     WaybackCaptureRefused,
     WaybackConnectTimeout,
@@ -26,6 +25,7 @@ from ocw_operators.wayback.spn2 import (
     WaybackTransportError,
     parse_retry_after,
 )
+from ocw_operators.hooks.wayback import WaybackHook, spn2_settings_from_connection
 from ocw_sandbox.control import inject_fault
 from tests.conftest import WaybackSandbox
 

@@ -6,7 +6,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from ocw_operators.oai.client import OaiClient, OaiClientSettings
+import requests
+
+from ocw_operators.clients.dspace_oai import OaiClient, OaiClientSettings
 from ocw_operators.oai.reconcile import RetirementDeposit
 from ocw_sandbox.control import clear_faults, inject_fault
 from ocw_sandbox.dspace_store import DSpaceStore, SandboxItem
@@ -61,7 +63,7 @@ class OaiSandbox:
 
     def client(self, sleeps: list[float] | None = None, **settings: Any) -> OaiClient:
         record = sleeps.append if sleeps is not None else (lambda seconds: None)
-        return OaiClient(OaiClientSettings(base_url=self.base_url, **settings), sleep=record)
+        return OaiClient(OaiClientSettings(base_url=self.base_url, **settings), requests.Session(), sleep=record)
 
     def fault(self, kind: str, **options: Any) -> None:
         inject_fault(self.root_url, ROUTE_NAME, kind, **options)

@@ -7,16 +7,10 @@ import email.utils
 
 import pytest
 
-from ocw_operators.oai.client import (
-    OaiClientSettings,
-    OaiHttpError,
-    OaiUnavailable,
-    ResponseTooLarge,
-    redact_url,
-    retry_after_seconds,
-)
+from ocw_operators.clients.dspace_oai import OaiClientSettings, OaiHttpError, OaiUnavailable
+from ocw_operators.http_support import ResponseTooLarge, redact_url, retry_after_seconds
 from ocw_operators.oai.protocol import BadResumptionToken, IdDoesNotExist
-from ocw_operators.xml import UnsafeXmlError
+from ocw_operators.safe_xml import UnsafeXmlError
 from ocw_sandbox.oai import oai_error_body
 from tests.ocw_operators.oai.support import OCW_SET, add_courses
 
@@ -166,3 +160,15 @@ def test_credentials_never_appear_in_messages():
     with pytest.raises(ValueError) as caught:
         OaiClientSettings(base_url="ftp://user:s3cret@host/oai")
     assert "s3cret" not in str(caught.value)
+
+
+def test_requests_name_the_harvester_unless_the_connection_chose_a_user_agent():
+    import requests
+
+    from ocw_operators.clients.dspace_oai import OaiClient
+
+    settings = OaiClientSettings(base_url="http://127.0.0.1:9/oai/request")
+    assert OaiClient(settings, requests.Session()).session.headers["User-Agent"] == settings.user_agent
+    chosen = requests.Session()
+    chosen.headers["User-Agent"] = "library-harvester/2"
+    assert OaiClient(settings, chosen).session.headers["User-Agent"] == "library-harvester/2"

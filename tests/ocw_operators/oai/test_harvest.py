@@ -243,7 +243,7 @@ def test_rejected_records_are_counted_and_the_rest_stored(oai_sandbox, archive_e
 
 
 def test_an_upsert_never_replaces_a_newer_state_with_an_older_one(archive_engine):
-    from ocw_operators.oai.harvest import upsert_items
+    from ocw_operators.db.oai_items import upsert_items
     from ocw_operators.oai.records import OaiRecord
 
     def record(day: int, deleted: bool) -> OaiRecord:

@@ -25,7 +25,7 @@ from ocw_operators.oai.records import (
     parse_datestamp,
     uri_key,
 )
-from ocw_operators.xml import MalformedXmlError, UnsafeXmlError
+from ocw_operators.safe_xml import MalformedXmlError, UnsafeXmlError
 
 HEAD = '<?xml version="1.0" encoding="UTF-8"?><OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">'
 DC = 'xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/" xmlns:dc="http://purl.org/dc/elements/1.1/"'

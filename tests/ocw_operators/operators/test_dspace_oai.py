@@ -7,12 +7,12 @@ import json
 from types import SimpleNamespace
 
 import pytest
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from ocw_operators.db.models.oai import HarvestMode
 from ocw_operators.db.models.retirement import DSpaceFlag
 from ocw_operators.oai.records import Granularity
-from ocw_operators.operators.dspace_oai import DSpaceOaiHarvestOperator, DSpaceOaiReconcileOperator, as_bool
+from ocw_operators.operators.dspace_oai import DSpaceOaiHarvestOperator, DSpaceOaiReconcileOperator
 from ocw_operators.retirement import state
 from tests.ocw_operators import task_log
 from tests.ocw_operators.oai import support
@@ -73,8 +73,8 @@ def test_a_bare_until_date_covers_the_whole_day():
 def test_bad_params_are_clear_errors():
     with pytest.raises(AirflowException, match="harvest_from 'last tuesday'"):
         request_for(DSpaceOaiHarvestOperator(task_id="h", harvest_from="last tuesday"), context())
-    with pytest.raises(AirflowException, match="boolean"):
-        as_bool("perhaps")
+    with pytest.raises(AirflowFailException, match="full_reharvest must be true or false"):
+        request_for(DSpaceOaiHarvestOperator(task_id="h", full_reharvest="perhaps"), context())
     with pytest.raises(ValueError, match="after until"):
         request_for(
             DSpaceOaiHarvestOperator(task_id="h", harvest_from="2026-03-02", harvest_until="2026-03-01"), context()

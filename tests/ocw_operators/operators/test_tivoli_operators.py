@@ -17,9 +17,9 @@ from ocw_operators.operators.tivoli import (
     TivoliDropboxPrepOperator,
     TivoliNightlyLoadOperator,
     TivoliRetrieveOperator,
-    as_name_list,
     dsmc_command,
 )
+from ocw_operators.params import InvalidValueError, parse_names
 from ocw_operators.tivoli.summary import listing
 from tests.ocw_operators.tivoli.conftest import LONG_AGO, FolderLock, held_rows, log_rows, put, settle, tree
 
@@ -68,11 +68,14 @@ def test_dsmc_password_is_masked(monkeypatch):
 
 
 def test_file_names_param_forms():
+    def as_name_list(value):
+        return parse_names(value, "file_names")
+
     assert as_name_list(["a.tif", " b.tif ", ""]) == ["a.tif", "b.tif"]
     assert as_name_list('["a.tif", "images/b.tif"]') == ["a.tif", "images/b.tif"]
     assert as_name_list("a.tif, b.tif\nc.tif") == ["a.tif", "b.tif", "c.tif"]
     assert as_name_list(None) == []
-    with pytest.raises(AirflowFailException):
+    with pytest.raises(InvalidValueError, match="file_names is not a valid JSON list"):
         as_name_list("[not json")
 
 

@@ -15,9 +15,10 @@ from ocw_operators.operators.wayback import (
     WaybackCandidatesOperator,
     WaybackStatusUpdateOperator,
     WaybackSubmitOperator,
-    as_int_list,
-    as_str_list,
 )
+from ocw_operators.params import InvalidValueError
+from ocw_operators.params import parse_ids as as_int_list
+from ocw_operators.params import parse_names as as_str_list
 from ocw_operators.triggers.wayback import WaybackJobsTrigger
 from ocw_sandbox.control import inject_fault
 from tests.ocw_operators.wayback.factories import add_resource, get_resource
@@ -109,9 +110,9 @@ def test_param_coercion():
     assert as_str_list(None, "x") == []
     assert as_int_list("[1, 2]", "x") == [1, 2]
     assert as_int_list([3, "4"], "x") == [3, 4]
-    with pytest.raises(AirflowException, match="list of integers"):
+    with pytest.raises(InvalidValueError, match="list of integers"):
         as_int_list([True], "x")
-    with pytest.raises(AirflowException, match="list of strings"):
+    with pytest.raises(InvalidValueError, match="list of strings"):
         as_str_list([1], "x")
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import requests
+
 SWORD_USER = "sword-depositor"
 SWORD_PASSWORD = "sw0rd-Pa55-d0-not-leak"
 CMS_USER = "ocw-engine"
@@ -79,23 +81,35 @@ class Env:
     sandbox: Sandbox
 
 
+def basic_session(user: str | None = None, password: str = "") -> requests.Session:
+    """A session as the SWORD and CMS hooks configure one: HTTP Basic when a user is given, no proxy settings or
+    .netrc from the environment."""
+    session = requests.Session()
+    session.auth = (user, password) if user else None
+    session.trust_env = False
+    return session
+
+
 def sword_client(sandbox: Sandbox, *, version: int = 1, read_timeout: float = 10.0):
-    from ocw_operators.retirement.sword import SwordClient, SwordSettings
+    from ocw_operators.clients.dspace_sword import SwordClient, SwordSettings
 
     return SwordClient(
-        SwordSettings(sandbox.dspace_url, SWORD_USER, SWORD_PASSWORD, version=version, read_timeout=read_timeout)
+        SwordSettings(sandbox.dspace_url, version=version, read_timeout=read_timeout),
+        basic_session(SWORD_USER, SWORD_PASSWORD),
     )
 
 
 def cms_client(sandbox: Sandbox, *, auth_style: str = "form", password: str = CMS_PASSWORD):
-    from ocw_operators.retirement.cms import CmsClient, CmsSettings
+    from ocw_operators.clients.cms import CmsClient, CmsSettings
 
-    return CmsClient(CmsSettings(sandbox.cms_url, CMS_USER, password, auth_style=auth_style, read_timeout=10.0))
+    return CmsClient(
+        CmsSettings(sandbox.cms_url, CMS_USER, password, auth_style=auth_style, read_timeout=10.0), basic_session()
+    )
 
 
 def make_env(sandbox: Sandbox, archive_engine, tmp_path: Path) -> Env:
+    from ocw_operators.retirement.collection_map import CollectionMap
     from ocw_operators.retirement.holding import HoldingArea
-    from ocw_operators.retirement.sword import CollectionMap
 
     return Env(
         engine=archive_engine,

@@ -7,13 +7,14 @@ import json
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
+from ocw_operators.clients.cms import CmsError
+from ocw_operators.clients.dspace_sword import SwordOutcomeUnknownError
 from ocw_operators.db.models.retirement import RetirementState
 from ocw_operators.hooks.dspace_sword import DSpaceSwordHook
 from ocw_operators.hooks.ocw_cms import OcwCmsHook
 from ocw_operators.operators import retirement as ops
+from ocw_operators.params import parse_flag, parse_names
 from ocw_operators.retirement import state
-from ocw_operators.retirement.cms import CmsError
-from ocw_operators.retirement.sword import SwordOutcomeUnknownError
 from ocw_sandbox.cms import SandboxResource
 from ocw_sandbox.control import inject_fault
 from tests.ocw_operators import task_log
@@ -58,8 +59,9 @@ def test_sword_hook_reads_the_connection_lazily_and_builds_urls(monkeypatch, tmp
     assert client.deposit_url("1721.1/33971") == "https://dspace.example.edu:8443/swordv2/collection/1721.1/33971"
     assert hook.collection_map().collection_for("History") == "1721.1/33971"
     sword_conn(monkeypatch, "https://dspace.example.edu", sword_version=3)
+    assert hook.get_conn() is client, "a hook builds its client once"
     with pytest.raises(AirflowException, match="invalid extra"):
-        hook.get_conn()
+        DSpaceSwordHook().get_conn()
 
 
 def test_hooks_test_connection_against_the_sandbox(sandbox, monkeypatch):
@@ -238,5 +240,5 @@ def test_directory_variables_must_be_absolute(deployed, monkeypatch):
     [([], []), ("", []), ('["a/b", "c/d"]', ["a/b", "c/d"]), ("a/b, c/d", ["a/b", "c/d"]), (["a/b "], ["a/b"])],
 )
 def test_course_id_params(value, expected):
-    assert ops.as_course_ids(value) == expected
-    assert ops.as_bool("True") and not ops.as_bool("false") and ops.as_bool(True)
+    assert parse_names(value, "course_ids", split_on_spaces=True) == expected
+    assert parse_flag("True", "dry_run") and not parse_flag("false", "dry_run") and parse_flag(True, "dry_run")

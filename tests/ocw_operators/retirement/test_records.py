@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
+from ocw_operators.clients.cms import CmsError
 from ocw_operators.db.models.retirement import DSpaceFlag, RetirementState
 from ocw_operators.oai.reconcile import RetirementDeposit
 from ocw_operators.retirement import state
-from ocw_operators.retirement.cms import CmsError
 from ocw_operators.retirement.records import SqlRetirementRecords
 from ocw_sandbox.control import inject_fault
 from tests.ocw_operators.retirement.sandbox_env import COURSES, record_deposit, retire

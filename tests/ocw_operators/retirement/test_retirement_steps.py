@@ -12,19 +12,22 @@ from pathlib import Path
 
 import pytest
 
+from ocw_operators.clients.cms import CmsError, CourseNotFoundError
+from ocw_operators.clients.dspace_sword import SwordDepositError, SwordOutcomeUnknownError
 from ocw_operators.db.models.retirement import RetirementState
-from ocw_operators.retirement import state, steps
-from ocw_operators.retirement.cms import CmsError, CourseNotFoundError
+from ocw_operators.retirement import state, steps, workflow
+from ocw_operators.retirement.collection_map import CollectionMapError
+from ocw_operators.retirement.holding import HoldingAreaError
 from ocw_operators.retirement.names import HostileNameError, NameTooLongError
 from ocw_operators.retirement.steps import DepositOutcomeUnknownError
-from ocw_operators.retirement.sword import CollectionMapError, SwordDepositError, SwordOutcomeUnknownError
-from ocw_operators.xml import MalformedXmlError, UnsafeXmlError
+from ocw_operators.safe_xml import MalformedXmlError, UnsafeXmlError
 from ocw_sandbox.cms import SandboxResource, sample_course
 from ocw_sandbox.control import clear_faults, inject_fault
 from tests.ocw_operators.retirement.sandbox_env import (
     CMS_PASSWORD,
     COURSES,
     SWORD_PASSWORD,
+    basic_session,
     cms_client,
     retire,
     sword_client,
@@ -106,6 +109,16 @@ def test_fetch_skips_files_already_in_the_holding_area(env):
     )
     third = steps.fetch(env.engine, env.holding, env.cms, course_id).detail
     assert third["files_downloaded"] == 1
+
+
+def test_a_manifest_that_vanishes_after_the_fetch_is_a_holding_area_error(env, monkeypatch):
+    """Not an assert: checks by assert disappear under ``python -O``, and the step then fails on None[0]."""
+    course_id = COURSES[0]
+    state.register(env.engine, [course_id])
+    monkeypatch.setattr(type(env.holding), "load_manifest", lambda self, course_id: None)
+    with pytest.raises(HoldingAreaError, match="manifest vanished"):
+        steps.fetch(env.engine, env.holding, env.cms, course_id)
+    assert state.load(env.engine, course_id).state == S.PENDING
 
 
 def test_sword_v2_deposit(env):
@@ -323,12 +336,13 @@ def test_a_gateway_timeout_while_dspace_ingests_never_makes_a_second_item(env, s
 
 @pytest.mark.parametrize("version", [1, 2])
 def test_an_unknown_on_behalf_of_user_is_not_reported_as_bad_credentials(env, version):
-    from ocw_operators.retirement.sword import SwordClient, SwordSettings
+    from ocw_operators.clients.dspace_sword import SwordClient, SwordSettings
 
     course_id = COURSES[0]
     env.sandbox.sword.known_users = {"ocw-publisher"}
-    env.sword = SwordClient(SwordSettings(env.sandbox.dspace_url, "sword-depositor", SWORD_PASSWORD, version=version,
-                                          on_behalf_of="ocw-publisher-typo", read_timeout=10))  # fmt: skip
+    env.sword = SwordClient(SwordSettings(env.sandbox.dspace_url, version=version, on_behalf_of="ocw-publisher-typo",
+                                          read_timeout=10),
+                            basic_session("sword-depositor", SWORD_PASSWORD))  # fmt: skip
     with pytest.raises(SwordDepositError, match=r"HTTP 40[13].*TargetOwnerUnknown") as refused:
         retire(env, course_id)
     message = str(refused.value)
@@ -336,23 +350,26 @@ def test_an_unknown_on_behalf_of_user_is_not_reported_as_bad_credentials(env, ve
     assert "refused the SWORD credentials" not in message
     assert refused.value.definitive and refused.value.status == (401 if version == 1 else 403)
     assert state.load(env.engine, course_id).state == S.STORED and env.sandbox.store.items() == []
-    env.sword = SwordClient(SwordSettings(env.sandbox.dspace_url, "sword-depositor", SWORD_PASSWORD, version=version,
-                                          on_behalf_of="ocw-publisher", read_timeout=10))  # fmt: skip
+    env.sword = SwordClient(SwordSettings(env.sandbox.dspace_url, version=version, on_behalf_of="ocw-publisher",
+                                          read_timeout=10),
+                            basic_session("sword-depositor", SWORD_PASSWORD))  # fmt: skip
     retire(env, course_id)
     assert_retired_once(env, course_id)
 
 
 def test_bad_sword_credentials_are_still_reported_as_such(env):
-    from ocw_operators.retirement.sword import SwordClient, SwordSettings
+    from ocw_operators.clients.dspace_sword import SwordClient, SwordSettings
 
-    env.sword = SwordClient(SwordSettings(env.sandbox.dspace_url, "sword-depositor", "wrong", read_timeout=10))
+    env.sword = SwordClient(
+        SwordSettings(env.sandbox.dspace_url, read_timeout=10), basic_session("sword-depositor", "wrong")
+    )
     with pytest.raises(SwordDepositError, match=r"HTTP 401.*refused the SWORD credentials"):
         retire(env, COURSES[0])
     assert state.load(env.engine, COURSES[0]).state == S.STORED
 
 
 def test_a_413_with_an_error_page_larger_than_the_receipt_limit_is_still_a_413(env, monkeypatch):
-    from ocw_operators.retirement import sword
+    from ocw_operators.clients import dspace_sword as sword
 
     monkeypatch.setattr(sword, "MAX_RECEIPT_BYTES", 4096)
     course_id = COURSES[0]
@@ -402,7 +419,7 @@ def test_a_hanging_dspace_times_out_and_the_unknown_outcome_is_resolved_by_looku
 
 
 def test_unmapped_department_fails_before_anything_is_sent(env):
-    from ocw_operators.retirement.sword import CollectionMap
+    from ocw_operators.retirement.collection_map import CollectionMap
 
     env.collections = CollectionMap({"physics": "1721.1/33972"})
     with pytest.raises(CollectionMapError, match="'history'"):
@@ -424,11 +441,11 @@ def test_workflow_deposit_is_recorded_then_finished_by_the_follow_up(env, versio
     assert record.state == S.IN_WORKFLOW and record.dspace_handle is None
     assert env.sandbox.cms.handle_calls == []
     lookup = oai_like_lookup(env.sandbox.store)
-    assert steps.finish_workflow_deposits(env.engine, env.sword, env.cms, lookup=lookup)[0]["handle"] is None
+    assert workflow.finish_workflow_deposits(env.engine, env.sword, env.cms, lookup=lookup)[0]["handle"] is None
     retire(env, course_id, lookup=lookup)  # a rerun meanwhile neither fails nor deposits again
     (item,) = env.sandbox.store.items()
     env.sandbox.store.touch(item.handle, in_workflow=False)  # a DSpace reviewer approves the item
-    (outcome,) = steps.finish_workflow_deposits(env.engine, env.sword, env.cms, lookup=lookup)
+    (outcome,) = workflow.finish_workflow_deposits(env.engine, env.sword, env.cms, lookup=lookup)
     assert outcome == {"course_id": course_id, "handle": item.handle, "state": "done"}
     assert_retired_once(env, course_id)
 
@@ -590,10 +607,10 @@ def test_oversized_metadata_is_refused(env, monkeypatch):
 
 
 def test_on_behalf_of_and_headers_reach_dspace(env):
-    from ocw_operators.retirement.sword import SwordClient, SwordSettings
+    from ocw_operators.clients.dspace_sword import SwordClient, SwordSettings
 
-    env.sword = SwordClient(SwordSettings(env.sandbox.dspace_url, "sword-depositor", SWORD_PASSWORD,
-                                          on_behalf_of="ocw-publisher", read_timeout=10))  # fmt: skip
+    env.sword = SwordClient(SwordSettings(env.sandbox.dspace_url, on_behalf_of="ocw-publisher", read_timeout=10),
+                            basic_session("sword-depositor", SWORD_PASSWORD))  # fmt: skip
     retire(env, COURSES[0])
     (deposit,) = env.sandbox.sword.deposits
     record = state.load(env.engine, COURSES[0])
@@ -609,9 +626,12 @@ _KILLED_WORKER = """
 import json, sys
 from ocw_operators.db import make_engine
 from ocw_operators.retirement import steps
-from ocw_operators.retirement.sword import CollectionMap, SwordClient, SwordSettings
+from ocw_operators.clients.dspace_sword import SwordClient, SwordSettings
+from ocw_operators.retirement.collection_map import CollectionMap
 config = json.loads(sys.argv[1])
-client = SwordClient(SwordSettings(config["dspace"], config["user"], config["password"], read_timeout=60))
+from tests.ocw_operators.retirement.sandbox_env import basic_session
+session = basic_session(config["user"], config["password"])
+client = SwordClient(SwordSettings(config["dspace"], read_timeout=60), session)
 steps.deposit(make_engine(config["db"]), client, CollectionMap(config["collections"]), config["course_id"])
 """
 

@@ -7,12 +7,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from ocw_operators.retirement.course import Course, Resource
-from ocw_operators.retirement.holding import FileRecord, HoldingArea, file_checksums
-from ocw_operators.retirement.sip import METS_PROFILE, build_sip
-from ocw_operators.retirement.sword import (
-    CollectionMap,
-    CollectionMapError,
+from ocw_operators.clients.dspace_sword import (
     SwordDepositError,
     SwordOutcomeUnknownError,
     handle_from_url,
@@ -20,7 +15,11 @@ from ocw_operators.retirement.sword import (
     parse_error_document,
     parse_receipt,
 )
-from ocw_operators.xml import UnsafeXmlError
+from ocw_operators.retirement.collection_map import CollectionMap, CollectionMapError
+from ocw_operators.retirement.course import Course, Resource
+from ocw_operators.retirement.holding import FileRecord, HoldingArea, file_checksums
+from ocw_operators.retirement.sip import METS_PROFILE, build_sip
+from ocw_operators.safe_xml import UnsafeXmlError
 
 COURSE_ID = "history/21h-126-america-in-depression-and-war-spring-2003"
 NS = {"m": "http://www.loc.gov/METS/", "dim": "http://www.dspace.org/xmlns/dspace/dim",

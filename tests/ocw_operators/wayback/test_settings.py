@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from ocw_operators.operators.wayback import parse_wayback_settings
 from ocw_operators.params import parse_flag as parse_bool
-from ocw_operators.wayback.settings import parse_wayback_settings
 
 
 def test_defaults_match_ocw_studio():

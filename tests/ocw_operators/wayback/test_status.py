@@ -7,8 +7,8 @@ import time
 
 import pytest
 
+from ocw_operators.clients.wayback_spn2 import JobStatus
 from ocw_operators.hooks.wayback import WaybackHook
-from ocw_operators.wayback.spn2 import JobStatus
 from ocw_operators.wayback.status import (
     STATUS_EXPIRED,
     expire_stale_jobs,

@@ -8,18 +8,18 @@ import logging
 import pytest
 from sqlalchemy import update
 
-from ocw_operators.db import session_scope
-from ocw_operators.db.models import ExternalResource
-from ocw_operators.hooks.wayback import WaybackHook
-from ocw_operators.ratelimit import DbRateLimiter
-from ocw_operators.wayback.candidates import CandidateCriteria
-from ocw_operators.wayback.spn2 import (
+from ocw_operators.clients.wayback_spn2 import (
     CaptureSubmission,
     WaybackCaptureRefused,
     WaybackConnectTimeout,
     WaybackHttpError,
     WaybackRateLimited,
 )
+from ocw_operators.db import session_scope
+from ocw_operators.db.models import ExternalResource
+from ocw_operators.hooks.wayback import WaybackHook
+from ocw_operators.ratelimit import DbRateLimiter
+from ocw_operators.wayback.candidates import CandidateCriteria
 from ocw_operators.wayback.submission import SubmissionSummary, submit_batch
 from tests.ocw_operators.wayback.factories import NOW, add_resource, aware, get_resource
 
@@ -256,17 +256,21 @@ def test_credentials_in_a_url_are_never_sent_to_spn2_nor_stored(archive_engine, 
 def test_the_spn2_clients_refuse_a_url_with_credentials(wayback_sandbox, url):
     import asyncio
 
-    from ocw_operators.wayback.spn2 import AsyncSpn2Client, Spn2Client, Spn2Settings, WaybackCredentialsInUrl
+    import aiohttp
+    import requests
+
+    from ocw_operators.clients.wayback_spn2 import Spn2Client, Spn2Settings, WaybackCredentialsInUrl
+    from ocw_operators.clients.wayback_spn2_async import AsyncSpn2Client
 
     settings = Spn2Settings(wayback_sandbox.base_url, wayback_sandbox.access_key, wayback_sandbox.secret, timeout=5)
-    with Spn2Client(settings) as client, pytest.raises(WaybackCredentialsInUrl) as refused:
+    with Spn2Client(settings, requests.Session()) as client, pytest.raises(WaybackCredentialsInUrl) as refused:
         client.submit_capture(url)
     message = str(refused.value)
     assert "pw-secret" not in message and "user:" not in message and "user@" not in message
     assert "//example.org/" in message and "is linked with credentials" in message
 
     async def submit_async() -> None:
-        async with AsyncSpn2Client(settings) as client:
+        async with AsyncSpn2Client(settings, aiohttp.ClientSession()) as client:
             await client.submit_capture(url)
 
     with pytest.raises(WaybackCredentialsInUrl):

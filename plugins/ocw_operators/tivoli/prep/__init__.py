@@ -44,7 +44,7 @@ from ocw_operators.tivoli.prep.context import (
     Skipped,
     last_write_date,
 )
-from ocw_operators.tivoli.prep.intents import bulk_insert, record_staged_volumes
+from ocw_operators.tivoli.prep.intents import record_staged_volumes
 from ocw_operators.tivoli.prep.plan import Candidate, discover_volumes, plan_volume
 from ocw_operators.tivoli.prep.recovery import recover_intents
 from ocw_operators.tivoli.prep.run import prepare_dropbox, prepare_with_lease
@@ -58,7 +58,6 @@ __all__ = [
     "PrepConfigError",
     "PrepReport",
     "Skipped",
-    "bulk_insert",
     "discover_volumes",
     "last_write_date",
     "plan_volume",

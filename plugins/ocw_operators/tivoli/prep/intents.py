@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
-from sqlalchemy import Engine, Table, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
-from ocw_operators.db.base import as_utc
+from ocw_operators.db.bulk import bulk_insert, sqlite_datetime, sqlite_seconds
 from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models.tivoli import FileState, TivoliFileLog, TivoliVolumeStatus, VolumeStatus
 from ocw_operators.tivoli.filesystem import join
@@ -38,7 +37,7 @@ _INTENT_COLUMNS = (
 def write_intents(engine: Engine, plans: list[VolumePlan], now: dt.datetime, run_id: str) -> None:
     """Every planned file's log row, state ``pending``, in one bulk insert and one transaction."""
     sqlite = engine.dialect.name == "sqlite"
-    archive_date = _sqlite_datetime(now) if sqlite else now
+    archive_date = sqlite_datetime(now) if sqlite else now
     pending = FileState.PENDING.value
     rows: list[tuple] = []
     for plan in plans:
@@ -47,7 +46,7 @@ def write_intents(engine: Engine, plans: list[VolumePlan], now: dt.datetime, run
         for planned in plan.to_stage:
             scanned = planned.scanned
             seconds = scanned.mtime_ns // 1_000_000_000
-            written = _sqlite_seconds(seconds) if sqlite else last_write_date(scanned.mtime_ns)
+            written = sqlite_seconds(seconds) if sqlite else last_write_date(scanned.mtime_ns)
             rows.append(
                 (
                     volume.bibid,
@@ -68,31 +67,6 @@ def write_intents(engine: Engine, plans: list[VolumePlan], now: dt.datetime, run
     if rows:
         with session_scope(engine) as session:
             bulk_insert(session, TivoliFileLog.__table__, _INTENT_COLUMNS, rows)
-
-
-def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: list[tuple]) -> None:
-    """One executemany in the session's transaction.
-
-    On SQLite the rows go straight to the driver, datetimes already in SQLAlchemy's storage format
-    (``_sqlite_datetime``): its per-value bind processing would cost more than the insert itself. Other
-    databases get Core's executemany, which psycopg2 batches into multi-row INSERTs.
-    """
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        placeholders = ", ".join("?" * len(columns))
-        connection.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders})", rows)
-    else:
-        connection.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
-
-
-def _sqlite_datetime(value: dt.datetime) -> str:
-    """SQLAlchemy's text form of a UTC DateTime on SQLite: ``YYYY-MM-DD HH:MM:SS.ffffff``."""
-    return as_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _sqlite_seconds(seconds: int) -> str:
-    """:func:`_sqlite_datetime` of whole epoch seconds, without building a datetime per file."""
-    return "{:04d}-{:02d}-{:02d} {:02d}:{:02d}:{:02d}.000000".format(*time.gmtime(seconds)[:6])
 
 
 def mark_staged(

@@ -13,17 +13,17 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 import requests
 
+from ocw_operators.clients.dspace_sword import hdl_uri
+from ocw_operators.http_support import ResponseTooLarge, read_bounded, redact_query_strings, redact_url
 from ocw_operators.retirement.course import Course, CourseDataError, course_from_json
 from ocw_operators.retirement.names import validate_course_id, validate_member_name
-from ocw_operators.retirement.sword import hdl_uri
 
 CHUNK_BYTES = 1024 * 1024
 MAX_JSON_BYTES = 32 * 1024 * 1024
@@ -36,23 +36,6 @@ class CmsError(RuntimeError):
 
 class CourseNotFoundError(CmsError):
     """The CMS has no such course."""
-
-
-def redact_url(url: str) -> str:
-    """``url`` without its query string, fragment or userinfo: the only form allowed in messages."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-def redact_text(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret and every query string removed."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***").replace(quote(secret, safe=""), "***")
-    return re.sub(r"\?[^\s'\"]*", "?<redacted>", text)
 
 
 @dataclass(frozen=True)
@@ -68,12 +51,12 @@ class CmsSettings:
 class CmsClient:
     """Talks to the CMS over HTTP; see the module docstring for how credentials travel."""
 
-    def __init__(self, settings: CmsSettings, session: requests.Session | None = None) -> None:
+    def __init__(self, settings: CmsSettings, session: requests.Session) -> None:
+        """:param session: configured for the CMS (TLS, proxies, headers); how credentials travel is decided here."""
         if settings.auth_style not in ("form", "basic", "query"):
             raise ValueError(f"auth_style must be form, basic or query, not {settings.auth_style!r}")
         self.settings = settings
-        self.session = session or requests.Session()
-        self.session.trust_env = False
+        self.session = session
         if settings.auth_style == "basic":
             self.session.auth = (settings.username, settings.password)
         if settings.auth_style == "query":
@@ -197,7 +180,7 @@ class _RedactQueryStrings(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if "__ac_" in message:
-            record.msg, record.args = re.sub(r"\?[^\s\"]*", "?<redacted>", message), ()
+            record.msg, record.args = redact_query_strings(message), ()
         return True
 
 
@@ -205,10 +188,7 @@ _URLLIB3_FILTER = _RedactQueryStrings()
 
 
 def _bounded(response: requests.Response, max_bytes: int, *, what: str) -> bytes:
-    parts, total = [], 0
-    for chunk in _chunks(response):
-        total += len(chunk)
-        if total > max_bytes:
-            raise CmsError(f"{what} is larger than {max_bytes} bytes; refused")
-        parts.append(chunk)
-    return b"".join(parts)
+    try:
+        return read_bounded(_chunks(response), max_bytes=max_bytes, what=what)
+    except ResponseTooLarge as error:
+        raise CmsError(f"{error}; refused") from None

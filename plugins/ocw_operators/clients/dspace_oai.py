@@ -1,4 +1,5 @@
-"""OAI-PMH over HTTP: list verbs followed through resumption tokens, 503 Retry-After, bounded everything.
+"""DSpace's OAI-PMH endpoint over HTTP: list verbs followed through resumption tokens, 503 Retry-After, bounded
+everything. The XML is read by :mod:`ocw_operators.oai.protocol`.
 
 The client is plain Python (requests + lxml) so it is tested without Airflow; ``DSpaceOaiHook`` builds one from
 an Airflow Connection.
@@ -6,17 +7,16 @@ an Airflow Connection.
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import requests
 
+from ocw_operators.http_support import BoundedReader, Deadline, body_excerpt, redact_url, retry_after_seconds
 from ocw_operators.oai.protocol import (
     ListPage,
     NoRecordsMatch,
@@ -43,14 +43,6 @@ class OaiHttpError(RuntimeError):
 
 class OaiUnavailable(OaiHttpError):
     """HTTP 503 persisted beyond the retry budget, or Retry-After asked for a longer wait than allowed."""
-
-
-class ResponseTooLarge(ValueError):
-    """A response body exceeded ``max_response_bytes``."""
-
-
-class ResponseTooSlow(TimeoutError):
-    """A response body was still arriving after ``total_timeout`` seconds (a trickling server)."""
 
 
 @dataclass(frozen=True)
@@ -91,78 +83,28 @@ class OaiClientSettings:
             raise ValueError("max_503_retries must be >= 0 and max_response_bytes > 0")
 
 
-def redact_url(url: str) -> str:
-    """``url`` without user:password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
-def retry_after_seconds(value: str | None, *, now: dt.datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date (RFC 9110 10.2.3).
-
-    None when the header is missing or unreadable; a date in the past means "now" (0).
-    """
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    current = now or dt.datetime.now(dt.UTC)
-    return max(0.0, (when - current).total_seconds())
-
-
-class _BoundedBody:
-    """A file-like view of a streamed response body that enforces a size cap and a total deadline."""
-
-    def __init__(self, response: requests.Response, *, max_bytes: int, total_timeout: float) -> None:
-        self._raw = response.raw
-        self._max_bytes = max_bytes
-        self._deadline = time.monotonic() + total_timeout
-        self._total_timeout = total_timeout
-        self.bytes_read = 0
-
-    def read(self, size: int = 64 * 1024) -> bytes:
-        if size is None or size < 0:
-            size = 64 * 1024
-        chunk = self._raw.read(size, decode_content=True)
-        self.bytes_read += len(chunk)
-        if self.bytes_read > self._max_bytes:
-            raise ResponseTooLarge(f"OAI-PMH response exceeded {self._max_bytes} bytes")
-        if time.monotonic() > self._deadline:
-            raise ResponseTooSlow(f"OAI-PMH response took longer than {self._total_timeout:.0f} s")
-        return chunk
-
-
 class OaiClient:
     """Talks OAI-PMH 2.0 to one endpoint.
 
     :param settings: endpoint and limits (:class:`OaiClientSettings`).
-    :param session: a ``requests.Session`` (carries auth, if any); a new one by default.
+    :param session: a ``requests.Session`` configured for the endpoint (auth, if any; TLS, proxies, headers).
     :param sleep: how to wait out a 503 (injectable so tests do not sleep for real).
     """
 
     def __init__(
         self,
         settings: OaiClientSettings,
-        session: requests.Session | None = None,
+        session: requests.Session,
         *,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
-        self.session = session or requests.Session()
-        self.session.headers.setdefault("User-Agent", settings.user_agent)
+        self.session = session
+        # A new Session already says "python-requests/x"; only a User-Agent the Connection's headers chose wins.
+        if self.session.headers.get("User-Agent", requests.utils.default_user_agent()) == (
+            requests.utils.default_user_agent()
+        ):
+            self.session.headers["User-Agent"] = settings.user_agent
         self._sleep = sleep
 
     # --- verbs -------------------------------------------------------------------------------------------
@@ -222,8 +164,11 @@ class OaiClient:
     def _request(self, params: dict[str, str], parse: Callable[[IO[bytes]], Any]) -> Any:
         response = self._send_waiting_out_503(params)
         with response:
-            body = _BoundedBody(
-                response, max_bytes=self.settings.max_response_bytes, total_timeout=self.settings.total_timeout
+            body = BoundedReader(
+                lambda size: response.raw.read(size, decode_content=True),
+                max_bytes=self.settings.max_response_bytes,
+                deadline=Deadline(self.settings.total_timeout),
+                what="OAI-PMH response",
             )
             return parse(body)
 
@@ -269,4 +214,4 @@ def _short_body(response: requests.Response, limit: int = 300) -> str:
         raw = response.raw.read(limit, decode_content=True) or b""
     except Exception:
         return ""
-    return raw.decode("utf-8", "replace").strip().replace("\n", " ")[:limit]
+    return body_excerpt(raw, limit)

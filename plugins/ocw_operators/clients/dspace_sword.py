@@ -13,7 +13,6 @@ from disk in 1 MiB blocks; nothing here holds the zip in memory.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,7 +21,8 @@ from typing import Any, BinaryIO
 import requests
 from lxml import etree
 
-from ocw_operators.xml import XmlError, parse_xml, text_of
+from ocw_operators.http_support import ResponseTooLarge, body_excerpt, read_bounded, redact_url
+from ocw_operators.safe_xml import XmlError, parse_xml, text_of
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 SWORD_V1_NS = "http://purl.org/net/sword/"
@@ -119,10 +119,6 @@ def _sword_error(body: bytes, status: int) -> tuple[str | None, str] | None:
     return root.get("href"), summary
 
 
-def _page_excerpt(body: bytes) -> str:
-    return re.sub(r"\s+", " ", body[:300].decode("utf-8", "replace")).strip()
-
-
 def parse_error_document(body: bytes, status: int, *, collection: str) -> SwordDepositError:
     """A :class:`SwordDepositError` from a ``sword:error`` document (v1 or v2), or from a plain error page."""
     document = _sword_error(body, status)
@@ -131,7 +127,7 @@ def parse_error_document(body: bytes, status: int, *, collection: str) -> SwordD
     try:
         root = parse_xml(body, source=f"DSpace error response (HTTP {status})")
     except XmlError:
-        return SwordDepositError(status, None, _page_excerpt(body) or "no error document", collection=collection)
+        return SwordDepositError(status, None, body_excerpt(body, 300) or "no error document", collection=collection)
     unexpected = f"unexpected <{etree.QName(root).localname}> document"
     return SwordDepositError(status, None, unexpected, collection=collection)
 
@@ -150,7 +146,7 @@ def deposit_refusal(status: int, body: bytes | None, *, collection: str, on_beha
     """
     document = _sword_error(body, status) if body is not None else None
     if status in GATEWAY_STATUSES or (document is None and not 400 <= status < 500):
-        excerpt = _page_excerpt(body) if body else ""
+        excerpt = body_excerpt(body, 300) if body else ""
         answer = f"HTTP {status}{f' ({excerpt!r})' if excerpt else ''}"
         what = (
             "a proxy's or load balancer's answer, not DSpace's verdict"
@@ -204,74 +200,12 @@ def parse_receipt(body: bytes, status: int, *, location: str | None) -> DepositR
     )
 
 
-# -- department -> collection -------------------------------------------------------------------------------
-
-
-class CollectionMapError(ValueError):
-    """The department -> collection mapping is missing, malformed, or has no entry for a department."""
-
-
-class CollectionMap:
-    """Which DSpace collection (handle) a course's department deposits into, like OCW's DepositURILookup.
-
-    Built from a dict or a file: JSON ``{"history": "1721.1/33971", ...}`` or XML with elements carrying
-    ``department`` and ``collection`` (a handle) or ``deposit_uri`` (a deposit URL ending in the handle).
-    """
-
-    def __init__(self, mapping: dict[str, str]) -> None:
-        self._mapping = {}
-        for department, collection in mapping.items():
-            try:
-                self._mapping[department.strip().lower()] = validate_handle(str(collection).strip())
-            except ValueError as error:
-                raise CollectionMapError(f"department {department!r}: {error}") from None
-
-    @classmethod
-    def from_file(cls, path: Path | str) -> CollectionMap:
-        path = Path(path)
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            raise CollectionMapError(f"cannot read the collection mapping {path}: {error.strerror}") from None
-        if path.suffix.lower() == ".json":
-            try:
-                return cls(json.loads(data))
-            except (json.JSONDecodeError, AttributeError) as error:
-                raise CollectionMapError(f"{path} is not a JSON object of department -> handle: {error}") from None
-        root = parse_xml(data, source=str(path))
-        mapping = {}
-        for element in root.iter():
-            department = element.get("department")
-            target = element.get("collection") or "/".join(
-                (element.get("deposit_uri") or "").rstrip("/").split("/")[-2:]
-            )
-            if department and target:
-                mapping[department] = target
-        if not mapping:
-            raise CollectionMapError(f"{path} maps no department to a collection")
-        return cls(mapping)
-
-    def collection_for(self, department: str) -> str:
-        try:
-            return self._mapping[department.strip().lower()]
-        except KeyError:
-            raise CollectionMapError(
-                f"no DSpace collection is configured for department {department!r}; "
-                f"add it to the collection mapping (known: {sorted(self._mapping)})"
-            ) from None
-
-    def __len__(self) -> int:
-        return len(self._mapping)
-
-
 # -- client -------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class SwordSettings:
     base_url: str  # "https://dspace.mit.edu"
-    username: str = field(repr=False)
-    password: str = field(repr=False)
     version: int = 1
     on_behalf_of: str | None = None
     connect_timeout: float = 10.0
@@ -300,13 +234,14 @@ class _UploadBody:
 
 
 class SwordClient:
-    """Deposits into DSpace over SWORD v1 or v2 (``settings.version``)."""
+    """Deposits into DSpace over SWORD v1 or v2 (``settings.version``).
 
-    def __init__(self, settings: SwordSettings, session: requests.Session | None = None) -> None:
+    :param session: carries the depositing e-person's HTTP Basic credentials (and TLS, proxies, headers).
+    """
+
+    def __init__(self, settings: SwordSettings, session: requests.Session) -> None:
         self.settings = settings
-        self.session = session or requests.Session()
-        self.session.auth = (settings.username, settings.password)
-        self.session.trust_env = False
+        self.session = session
 
     @property
     def timeout(self) -> tuple[float, float]:
@@ -356,7 +291,7 @@ class SwordClient:
                 )
         except requests.RequestException as error:
             raise SwordOutcomeUnknownError(
-                f"the deposit to {url} did not complete ({error.__class__.__name__}); "
+                f"the deposit to {redact_url(url)} did not complete ({error.__class__.__name__}); "
                 "DSpace may or may not have created the item"
             ) from None
         with response:
@@ -369,12 +304,12 @@ class SwordClient:
             response = self.session.get(edit_iri, timeout=self.timeout, stream=True)
         except requests.RequestException as error:
             raise SwordOutcomeUnknownError(
-                f"could not read the receipt at {edit_iri}: {error.__class__.__name__}"
+                f"could not read the receipt at {redact_url(edit_iri)}: {error.__class__.__name__}"
             ) from None
         with response:
             body, problem = _bounded_body(response)
         if problem is not None:
-            raise SwordOutcomeUnknownError(f"the receipt at {edit_iri}: {problem}")
+            raise SwordOutcomeUnknownError(f"the receipt at {redact_url(edit_iri)}: {problem}")
         if response.status_code != 200:
             raise parse_error_document(body, response.status_code, collection=edit_iri)
         return parse_receipt(body, 200, location=edit_iri)
@@ -406,14 +341,10 @@ class SwordClient:
 
 
 def _bounded_body(response: requests.Response) -> tuple[bytes, str | None]:
-    """The body (up to :data:`MAX_RECEIPT_BYTES`) and, if it is incomplete, why: too large or cut off."""
-    chunks, total = [], 0
+    """The body (up to :data:`MAX_RECEIPT_BYTES`), or ``b""`` and why it was not read: too large or cut off."""
     try:
-        for chunk in response.iter_content(64 * 1024):
-            total += len(chunk)
-            if total > MAX_RECEIPT_BYTES:
-                return b"".join(chunks), f"its answer is larger than {MAX_RECEIPT_BYTES} bytes; not read"
-            chunks.append(chunk)
+        return read_bounded(response.iter_content(64 * 1024), max_bytes=MAX_RECEIPT_BYTES, what="its answer"), None
+    except ResponseTooLarge as error:
+        return b"", f"{error}; not read"
     except requests.RequestException as error:
-        return b"".join(chunks), f"its answer was cut off ({error.__class__.__name__})"
-    return b"".join(chunks), None
+        return b"", f"its answer was cut off ({error.__class__.__name__})"

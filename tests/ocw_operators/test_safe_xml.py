@@ -2,7 +2,7 @@ import io
 
 import pytest
 
-from ocw_operators.xml import (
+from ocw_operators.safe_xml import (
     MalformedXmlError,
     UnsafeXmlError,
     parse_xml,

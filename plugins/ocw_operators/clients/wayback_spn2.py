@@ -1,6 +1,7 @@
-"""Save Page Now 2 (SPN2) protocol: requests, response parsing and errors; sync (requests) and async (aiohttp).
+"""Save Page Now 2 (SPN2) protocol: requests, response parsing and errors, and the blocking client (requests).
 
-No Airflow imports: :class:`ocw_operators.hooks.wayback.WaybackHook` builds these clients from a Connection.
+No Airflow imports: :class:`ocw_operators.hooks.wayback.WaybackHook` builds these clients, and the sessions they
+use, from a Connection.
 
 The rules every call follows:
 
@@ -13,21 +14,28 @@ The rules every call follows:
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import email.utils
 import json
 import logging
-import math
-import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-import aiohttp
 import requests
 
-from ocw_operators.resources.urls import has_userinfo, redact_userinfo
+from ocw_operators.http_support import (
+    Deadline,
+    ResponseTooLarge,
+    ResponseTooSlow,
+    aread_bounded,
+    body_excerpt,
+    has_userinfo,
+    read_bounded,
+    redact_url,
+    redact_userinfo,
+    retry_after_seconds,
+    scrub_secrets,
+)
 
 log = logging.getLogger(__name__)
 
@@ -181,30 +189,20 @@ class Spn2Settings:
 
     def scrub(self, text: str) -> str:
         """Remove the credentials from text that came back from the server (a proxy may echo headers)."""
-        for secret in (self.secret, self.access_key):
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        return scrub_secrets(text, (self.secret, self.access_key))
+
+    @property
+    def shown_url(self) -> str:
+        """The base URL as messages name it (never with credentials written into it)."""
+        return redact_url(self.base_url)
 
 
 def parse_retry_after(value: str | None, now: dt.datetime | None = None) -> float:
-    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP-date; bounded and never negative."""
-    if value is None or not value.strip():
+    """Seconds to wait from a 429's ``Retry-After``: the default when it is missing or unreadable, at most an hour."""
+    seconds = retry_after_seconds(value, now=now)
+    if seconds is None:
         return DEFAULT_RETRY_AFTER_SECONDS
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            moment = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return DEFAULT_RETRY_AFTER_SECONDS
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.UTC)
-        seconds = (moment - (now or dt.datetime.now(dt.UTC))).total_seconds()
-    if not math.isfinite(seconds):
-        return DEFAULT_RETRY_AFTER_SECONDS
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+    return min(seconds, MAX_RETRY_AFTER_SECONDS)
 
 
 def _optional_int(value: Any) -> int | None:
@@ -215,9 +213,7 @@ def _optional_int(value: Any) -> int | None:
 
 
 def _excerpt(body: bytes, settings: Spn2Settings) -> str:
-    text = body[: EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
-    text = " ".join(text.split())[:EXCERPT_CHARS]
-    return settings.scrub(text)
+    return settings.scrub(body_excerpt(body, EXCERPT_CHARS))
 
 
 def _decode_json(body: bytes, settings: Spn2Settings, what: str) -> Any:
@@ -298,11 +294,14 @@ def capture_form(url: str) -> dict[str, str]:
 
 
 class Spn2Client:
-    """Blocking SPN2 client over one ``requests.Session`` (use as a context manager or call :meth:`close`)."""
+    """Blocking SPN2 client over one ``requests.Session`` (use as a context manager or call :meth:`close`).
 
-    def __init__(self, settings: Spn2Settings, session: requests.Session | None = None) -> None:
+    :param session: configured for SPN2 (TLS, proxies, headers); the ``LOW`` authorization is added per request.
+    """
+
+    def __init__(self, settings: Spn2Settings, session: requests.Session) -> None:
         self.settings = settings
-        self._session = session or requests.Session()
+        self.session = session
 
     def __enter__(self) -> Spn2Client:
         return self
@@ -311,7 +310,7 @@ class Spn2Client:
         self.close()
 
     def close(self) -> None:
-        self._session.close()
+        self.session.close()
 
     def submit_capture(self, url: str) -> CaptureSubmission:
         if not url or not url.strip():
@@ -328,9 +327,9 @@ class Spn2Client:
 
     def _post(self, path: str, form: Mapping[str, str]) -> tuple[int, Mapping[str, str], bytes]:
         settings = self.settings
-        deadline = time.monotonic() + settings.timeout
+        deadline = Deadline(settings.timeout)
         try:
-            with self._session.post(
+            with self.session.post(
                 settings.url(path),
                 data=dict(form),
                 headers=settings.headers(),
@@ -338,93 +337,47 @@ class Spn2Client:
                 allow_redirects=False,
                 stream=True,
             ) as response:
-                body = _read_limited(response.iter_content(64 * 1024), deadline, settings.timeout)
+                body = read_body(response.iter_content(64 * 1024), deadline)
                 return response.status_code, response.headers, body
-        except requests.exceptions.ConnectTimeout:
-            raise WaybackConnectTimeout(
-                f"connecting to SPN2 at {settings.base_url} timed out after {settings.connect_timeout:.0f}s"
-            ) from None
-        except requests.exceptions.Timeout:
-            raise WaybackTransportError(
-                f"SPN2 at {settings.base_url} did not answer {path} within {settings.timeout:.0f}s"
-            ) from None
-        except requests.exceptions.RequestException as error:
-            raise WaybackTransportError(
-                f"SPN2 request {path} to {settings.base_url} failed: {error.__class__.__name__}"
-            ) from None
-
-
-def _read_limited(chunks: Iterable[bytes], deadline: float, timeout: float) -> bytes:
-    body = bytearray()
-    for chunk in chunks:
-        body.extend(chunk)
-        if len(body) > MAX_BODY_BYTES:
-            raise WaybackBadResponse(f"SPN2 answer is larger than {MAX_BODY_BYTES} bytes; refusing to read it")
-        if time.monotonic() > deadline:
+        except ResponseTooSlow as error:
             # A server dripping bytes would otherwise reset the per-read timeout forever.
-            raise WaybackTransportError(f"SPN2 answer took longer than {timeout:.0f}s to arrive")
-    return bytes(body)
+            raise WaybackTransportError(str(error)) from None
+        except requests.exceptions.ConnectTimeout:
+            raise connect_timed_out(settings) from None
+        except requests.exceptions.Timeout:
+            raise no_answer(settings, path) from None
+        except requests.exceptions.RequestException as error:
+            raise request_failed(settings, path, error) from None
 
 
-# --- async client (the triggerer) ---------------------------------------------------------------------------
+# --- what both clients share ---------------------------------------------------------------------------------
 
 
-class AsyncSpn2Client:
-    """Non-blocking SPN2 client over one ``aiohttp.ClientSession`` (``async with`` it)."""
+def read_body(chunks: Iterable[bytes], deadline: Deadline | None = None) -> bytes:
+    """An answer's body, refused beyond :data:`MAX_BODY_BYTES` (and after ``deadline``)."""
+    try:
+        return read_bounded(chunks, max_bytes=MAX_BODY_BYTES, deadline=deadline, what="SPN2 answer")
+    except ResponseTooLarge as error:
+        raise WaybackBadResponse(f"{error}; refusing to read it") from None
 
-    def __init__(self, settings: Spn2Settings) -> None:
-        self.settings = settings
-        self._session: Any = None
 
-    async def __aenter__(self) -> AsyncSpn2Client:
-        timeout = aiohttp.ClientTimeout(total=self.settings.timeout, connect=self.settings.connect_timeout)
-        self._session = aiohttp.ClientSession(timeout=timeout)
-        return self
+async def aread_body(chunks: AsyncIterable[bytes]) -> bytes:
+    """:func:`read_body` of an async body (the session's total timeout is its deadline)."""
+    try:
+        return await aread_bounded(chunks, max_bytes=MAX_BODY_BYTES, what="SPN2 answer")
+    except ResponseTooLarge as error:
+        raise WaybackBadResponse(f"{error}; refusing to read it") from None
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
-    async def job_statuses(self, job_ids: Iterable[str]) -> list[JobStatus]:
-        form = status_form(list(job_ids))
-        if not form["job_ids"]:
-            return []
-        status, headers, body = await self._post("/save/status", form)
-        return parse_statuses(status, headers, body, self.settings)
+def connect_timed_out(settings: Spn2Settings) -> WaybackConnectTimeout:
+    return WaybackConnectTimeout(
+        f"connecting to SPN2 at {settings.shown_url} timed out after {settings.connect_timeout:.0f}s"
+    )
 
-    async def submit_capture(self, url: str) -> CaptureSubmission:
-        if not url or not url.strip():
-            raise ValueError("cannot submit an empty URL to SPN2")
-        status, headers, body = await self._post("/save", capture_form(url.strip()))
-        return parse_submission(url.strip(), status, headers, body, self.settings)
 
-    async def _post(self, path: str, form: Mapping[str, str]) -> tuple[int, Mapping[str, str], bytes]:
-        if self._session is None:
-            raise RuntimeError("use AsyncSpn2Client as an async context manager")
-        settings = self.settings
-        try:
-            async with self._session.post(
-                settings.url(path), data=dict(form), headers=settings.headers(), allow_redirects=False
-            ) as response:
-                body = bytearray()
-                async for chunk in response.content.iter_chunked(64 * 1024):
-                    body.extend(chunk)
-                    if len(body) > MAX_BODY_BYTES:
-                        raise WaybackBadResponse(
-                            f"SPN2 answer is larger than {MAX_BODY_BYTES} bytes; refusing to read it"
-                        )
-                return response.status, response.headers, bytes(body)
-        except aiohttp.ConnectionTimeoutError:
-            raise WaybackConnectTimeout(
-                f"connecting to SPN2 at {settings.base_url} timed out after {settings.connect_timeout:.0f}s"
-            ) from None
-        except TimeoutError:
-            # aiohttp's read timeouts and the total timeout are both TimeoutError subclasses.
-            raise WaybackTransportError(
-                f"SPN2 at {settings.base_url} did not answer {path} within {settings.timeout:.0f}s"
-            ) from None
-        except (aiohttp.ClientError, asyncio.IncompleteReadError) as error:
-            raise WaybackTransportError(
-                f"SPN2 request {path} to {settings.base_url} failed: {error.__class__.__name__}"
-            ) from None
+def no_answer(settings: Spn2Settings, path: str) -> WaybackTransportError:
+    return WaybackTransportError(f"SPN2 at {settings.shown_url} did not answer {path} within {settings.timeout:.0f}s")
+
+
+def request_failed(settings: Spn2Settings, path: str, error: BaseException) -> WaybackTransportError:
+    return WaybackTransportError(f"SPN2 request {path} to {settings.shown_url} failed: {error.__class__.__name__}")
