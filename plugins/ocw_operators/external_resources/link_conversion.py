@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ocw_operators.external_resources.markdown_links import LinkKind, MarkdownLink, scan_markdown
+from ocw_operators.external_resources.markdown_links import (
+    LinkKind,
+    MarkdownLink,
+    scan_markdown,
+    scan_markdown_fragment,
+)
 from ocw_operators.external_resources.resource_fields import (
     InvalidExternalUrl,
     UnsafeShortcodeTitle,
@@ -79,20 +84,29 @@ def _convert_link(
         "original": text[link.start : link.end],
     }
     try:
-        if link.wraps_image:
-            raise UnsafeShortcodeTitle("the link wraps an image, which a shortcode title cannot hold")
         url = validate_external_url(link.destination)
+        # A link-wrapped image keeps its image inside the shortcode's title, as ocw-studio converts it: the {{% %}}
+        # shortcode's output is rendered as markdown, so the page still shows the image inside the link.
         title_argument = shortcode_title(link.text)
     except (InvalidExternalUrl, UnsafeShortcodeTitle) as problem:
         row(url=link.destination, note=f"left alone: {problem}", **row_values)
         return None
-    resolved = resolve(url, resource_title(link.text, url), row_values)
+    resolved = resolve(url, resource_title(_text_without_images(link), url), row_values)
     if isinstance(resolved, str):
         row(url=url, note=f"left alone: {resolved}", **row_values)
         return None
     entry, report_row = resolved
     report_row.replacement = resource_link_shortcode(entry.uuid, title_argument)
     return report_row.replacement
+
+
+def _text_without_images(link: MarkdownLink) -> str:
+    """The link text a resource is named by: its images left out, or their alt texts when there is nothing else."""
+    if not link.wraps_image:
+        return link.text
+    images = [inner for inner in scan_markdown_fragment(link.text, {}) if inner.is_image]
+    rest = _apply_replacements(link.text, [(image.start, image.end, "") for image in images])
+    return rest if rest.strip() else " ".join(image.text for image in images)
 
 
 def _apply_replacements(text: str, replacements: list[tuple[int, int, str]]) -> str:

@@ -89,14 +89,14 @@ def test_dry_run_with_csv_then_commit(capsys, sites_dir, archive_db_url, tmp_pat
     out = tmp_path / "links.csv"
     assert main(["--db-url", archive_db_url, *markdown(str(sites_dir), *LINKS, "--out", str(out))]) == EXIT_OK
     printed = capsys.readouterr().out
-    assert "dry run (nothing saved)" in printed and "resources would be created: 18" in printed
+    assert "dry run (nothing saved)" in printed and "resources would be created: 19" in printed
     assert snapshot_files(sites_dir) == before
     assert out.read_text().startswith("site_name,site_short_id,rule,")
 
     # Both rules by default; the DB options may also follow the command.
     assert main(markdown(str(sites_dir), "--commit", "--db-url", archive_db_url)) == EXIT_OK
     printed = capsys.readouterr().out
-    assert "committed" in printed and "resources created: 19" in printed
+    assert "committed" in printed and "resources created: 20" in printed
     assert archive_db_url not in printed  # the DB URL (and any password in it) is never printed
 
 

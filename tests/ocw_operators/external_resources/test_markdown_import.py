@@ -105,11 +105,11 @@ def test_commit_keeps_front_matter_and_windows_newlines(archive_engine, sites_di
 def test_commit_records_one_resource_per_site_and_url_with_stable_fields(archive_engine, sites_dir):
     report = run(archive_engine, sites_dir)
     stored = resources(archive_engine)
-    # 18 URLs, two of them linked from both courses: 20 resources (ocw-studio's rule: one per site and URL), of
+    # 19 URLs, two of them linked from both courses: 21 resources (ocw-studio's rule: one per site and URL), of
     # which one (the Octave manual) was loaded from the page 18.06 already had.
-    assert len(stored) == 20
-    assert report.summary()["resources_created"] == 19 and report.summary()["resources_loaded"] == 1
-    assert len(urls(archive_engine)) == 18
+    assert len(stored) == 21
+    assert report.summary()["resources_created"] == 20 and report.summary()["resources_loaded"] == 1
+    assert len(urls(archive_engine)) == 19
     home = stored[(LINEAR, OCW_HOME)]
     assert home.content_uuid == resource_uuid(LINEAR, OCW_HOME)
     assert home.title == "MIT OpenCourseWare"
@@ -123,11 +123,12 @@ def test_commit_records_one_resource_per_site_and_url_with_stable_fields(archive
     assert stored[youtube].title == "video playlist"  # its first link (in the course description) names it
     # Autolinks have no text: the URL is the title.
     assert stored[(LINEAR, "https://piazza.com/mit/spring2010/1806")].title == "https://piazza.com/mit/spring2010/1806"
-    # Untouched: images, code, comments, shortcodes, non-course sites, invalid URLs and link-wrapped images.
+    # A link around an image is named by the image's alt text when it has no other text.
+    assert stored[(LINEAR, "https://creativecommons.org/licenses/by-nc-sa/4.0/")].title == "Creative Commons badge"
+    # Untouched: images, code, comments, shortcodes, non-course sites and invalid URLs.
     for url in urls(archive_engine):
         assert "example.com/" not in url or url.startswith(("https://example.com/read", "https://example.com/tick"))
     assert "https://news.mit.edu/" not in urls(archive_engine)
-    assert "https://creativecommons.org/licenses/by-nc-sa/4.0/" not in urls(archive_engine)
     assert "/images/matrix.png" not in urls(archive_engine)
 
 
@@ -199,9 +200,9 @@ def test_created_resource_ids_are_those_the_run_inserted(archive_engine, sites_d
     first = created_resource_ids(archive_engine, "run-a")
     run(archive_engine, sites_dir, run_id="run-b", rules=("link_to_external_resource",))
     second = created_resource_ids(archive_engine, "run-b")
-    # The menu rule's 4 resources and the Octave page loaded whatever the rules; then 18.06's 13 link-only URLs and
+    # The menu rule's 4 resources and the Octave page loaded whatever the rules; then 18.06's 14 link-only URLs and
     # 6.001's links to the home page and the article, its own resources, not 18.06's menu items'.
-    assert len(first) == 5 and len(second) == 13 + 2 and not set(first) & set(second)
+    assert len(first) == 5 and len(second) == 14 + 2 and not set(first) & set(second)
     stored = resources(archive_engine)
     assert stored[(LINEAR, OCW_HOME)].created_by_run == "run-a"  # created by the menu rule, reused by the link rule
     assert stored[(SICP_COURSE, OCW_HOME)].created_by_run == "run-b"
@@ -220,7 +221,7 @@ def test_an_existing_resource_of_the_site_is_reused_as_it_is_and_another_sites_i
         session.add(other_site)
     report = run(archive_engine, sites_dir)
     stored = resources(archive_engine)
-    assert len(stored) == 21  # the 20 of the two courses (18.06's home page among them) and 21H.001's
+    assert len(stored) == 22  # the 21 of the two courses (18.06's home page among them) and 21H.001's
     home = stored[(LINEAR, OCW_HOME)]
     assert (home.content_uuid, home.title, home.has_external_license_warning, home.created_by_run) == (
         "0b5f9a9e-0000-4000-8000-00000000cafe",
@@ -279,8 +280,8 @@ def test_dry_run_reports_to_csv_and_changes_nothing(archive_engine, sites_dir, t
     assert db_snapshot(archive_engine) == []
     rows = read_csv(out)
     converted = [row for row in rows if row["note"] == "converted"]
-    assert len(converted) == 29 == report.summary()["links_converted"] + report.summary()["nav_items_converted"]
-    assert sum(row["resource_action"] == "would_create" for row in rows) == 19
+    assert len(converted) == 30 == report.summary()["links_converted"] + report.summary()["nav_items_converted"]
+    assert sum(row["resource_action"] == "would_create" for row in rows) == 20
     (loaded,) = [row for row in rows if row["resource_action"] == "would_load"]
     assert (loaded["url"], loaded["resource_uuid"]) == (OCTAVE, OCTAVE_UID)
     first = converted[0]
@@ -292,12 +293,7 @@ def test_dry_run_reports_to_csv_and_changes_nothing(archive_engine, sites_dir, t
         "ocw-www": "site skipped: no data/course.json: not a course site",
     }
     left_alone = {row["url"]: row["note"] for row in rows if row["note"].startswith("left alone")}
-    assert left_alone == {
-        "https://creativecommons.org/licenses/by-nc-sa/4.0/": (
-            "left alone: the link wraps an image, which a shortcode title cannot hold"
-        ),
-        "https://exa mple.com/space": "left alone: URL contains whitespace or control characters",
-    }
+    assert left_alone == {"https://exa mple.com/space": "left alone: URL contains whitespace or control characters"}
 
 
 def test_commit_with_csv_does_both_and_the_csv_matches_the_commit(archive_engine, sites_dir, tmp_path):
@@ -470,7 +466,7 @@ def test_a_crash_after_the_db_commit_is_finished_by_the_rerun(archive_engine, si
 
     run(archive_engine, sites_dir, run_id="rerun")
 
-    assert len(resources(archive_engine)) == 20
+    assert len(resources(archive_engine)) == 21
     assert created_resource_ids(archive_engine, "rerun") == []  # the crashed run had created them all
     site = sites_dir / "18.06-spring-2010"
     for relative in REWRITTEN:

@@ -42,7 +42,7 @@ def test_each_changed_site_gets_one_commit_by_the_configured_author_and_a_rerun_
         assert history[0][1].startswith("External resources: convert ")
         assert status(checkouts / site) == ""  # every file the import wrote is in the commit
     assert report.summary()["commits"][LINEAR] == git(checkouts / LINEAR, "rev-parse", "HEAD").strip()
-    assert "22 links and 3 menu items" in log(checkouts / LINEAR)[0][1]
+    assert "23 links and 3 menu items" in log(checkouts / LINEAR)[0][1]
 
     run(archive_engine, checkouts, run_id="run-2")
     assert len(log(checkouts / LINEAR)) == 2 and len(log(checkouts / SICP_COURSE)) == 2
