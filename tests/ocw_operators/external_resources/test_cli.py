@@ -138,3 +138,34 @@ def test_database_from_a_named_connection_wins_over_the_environment(
     monkeypatch.setenv("OCW_ARCHIVE_DB_URL", f"sqlite:///{tmp_path / 'unmigrated.db'}")
     assert main(["--conn-id", "other_archive", *markdown(str(sites_dir), *MENUS, "--commit")]) == EXIT_OK
     assert "resources created: 4" in capsys.readouterr().out
+
+
+def test_write_site_files_prints_what_would_change_then_writes_and_commits(capsys, sites_dir, archive_db_url):
+    from sqlalchemy import update
+
+    from ocw_operators.db import make_engine, session_scope
+    from ocw_operators.db.models import ExternalResource
+
+    from .git_sites import log, make_checkout
+
+    assert main(["--db-url", archive_db_url, *markdown(str(sites_dir), "--commit")]) == EXIT_OK
+    make_checkout(sites_dir / "18.06-spring-2010")
+    engine = make_engine(archive_db_url)
+    with session_scope(engine) as session:
+        session.execute(update(ExternalResource).where(ExternalResource.site_name == "18.06-spring-2010").values(
+            status="valid"))  # fmt: skip
+    engine.dispose()
+    capsys.readouterr()
+    command = ["--db-url", archive_db_url, "resources", "write-site-files", str(sites_dir)]
+    before = snapshot_files(sites_dir)
+    assert main([*command, "--dry-run", "--site", "18.06-spring-2010"]) == EXIT_OK
+    printed = capsys.readouterr().out
+    assert printed.startswith('{"dry_run": true, "pages_to_change": 17, "pages_written": 0, "commits": {}}')
+    assert snapshot_files(sites_dir) == before
+
+    assert main([*command, "--git-author", "Ops <ops@example.edu>"]) == EXIT_OK
+    assert '"pages_written": 17' in capsys.readouterr().out
+    assert log(sites_dir / "18.06-spring-2010")[0][0] == "Ops <ops@example.edu>"
+    with pytest.raises(SystemExit):
+        main([*command, "--git-author", "nobody"])
+    assert "is not of the form 'Name <email@host>'" in capsys.readouterr().err
