@@ -114,7 +114,7 @@ with DAG(
             None,
             type=["null", "string"],
             title="Sites folder",
-            description="Absolute folder on the worker with one Hugo site folder per site. Empty: the "
+            description="Absolute folder on the worker with one course checkout per folder. Empty: the "
             "OCW_SITES_DIR Variable.",
         ),
         "site_names": Param(

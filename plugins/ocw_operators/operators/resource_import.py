@@ -34,7 +34,7 @@ class ExternalResourceImportOperator(BaseOperator):
     run wrote, by the Variable ``OCW_SITES_GIT_AUTHOR`` (``Name <email>``), pushed only to the remote the Variable
     ``OCW_SITES_GIT_PUSH_REMOTE`` names.
 
-    :param sites_dir: folder with one Hugo site folder per site (templated); empty: Variable ``OCW_SITES_DIR``.
+    :param sites_dir: folder with one course checkout per folder (templated); empty: Variable ``OCW_SITES_DIR``.
     :param rules: rule names to run (templated; a list or a comma-separated string).
     :param commit: save resources/references and rewrite the site files (templated).
     :param out_csv: write the per-link report to this CSV path on the worker instead of the default (templated).
