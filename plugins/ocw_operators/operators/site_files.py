@@ -13,7 +13,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException, Airfl
 from ocw_operators.external_resources.site_files import MAX_LISTED, WriteBackReport, write_back
 from ocw_operators.external_resources.site_git import DEFAULT_TIMEOUT_SECONDS, GitSettings
 from ocw_operators.hooks.archive_db import ArchiveDbHook
-from ocw_operators.params import parse_flag, parse_names
+from ocw_operators.params import is_empty, parse_flag, parse_names
 from ocw_operators.settings import fail_on_bad_input, parse_setting, read_variable, setting
 from ocw_operators.text import names, plural
 
@@ -29,7 +29,7 @@ def git_settings(timeout_s: float = DEFAULT_TIMEOUT_SECONDS) -> GitSettings:
 
 def sites_folder(override: str | None) -> Path | None:
     """``override``, else the Variable ``OCW_SITES_DIR``; None when neither is set (nothing to write back)."""
-    raw = override if override and str(override).strip() not in ("", "None") else read_variable("OCW_SITES_DIR")
+    raw = read_variable("OCW_SITES_DIR") if is_empty(override) else override
     if raw is None:
         return None
     with fail_on_bad_input():
@@ -51,7 +51,7 @@ class WriteSiteFilesOperator(BaseOperator):
     :param site_filter: only these sites (folder name or short id) (templated).
     :param exclude: never these sites (templated).
     :param dry_run: only log and return what would change (templated).
-    :param context_label: what the commit message says the values come from, e.g. "the link check".
+    :param context_label: what the commit message says the values come from, e.g. "link check".
     :param git_timeout: seconds each git command (the push above all) may take.
     :param archive_db_conn_id: Connection of the archive state DB.
     """
