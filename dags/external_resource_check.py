@@ -10,17 +10,24 @@ valid ones on to Wayback Machine submission.
    rules: 400-599 broken, except 401/402/403/408/429/503 unchecked; any failure to check is `check_failed`.
 3. `summarize`: totals, and updates the Asset `ocw://external-resources/checked`, which schedules `wayback_submit`
    (valid resources not captured in the last 30 days).
+4. `write_site_files` (teardown: runs whatever the check's outcome): each external-resource page in the course
+   sites (`OCW_SITES_DIR`) whose `status` differs from the archive DB gets the new value, in place and atomically;
+   one git commit per site checkout (author `OCW_SITES_GIT_AUTHOR`; pushed only to `OCW_SITES_GIT_PUSH_REMOTE`).
+   Skipped when `OCW_SITES_DIR` is not set.
 
 **Schedule**: weekly, Mondays at 04:00 local time (cron `0 4 * * 1` in the DAGs' timezone, below); catchup off.
 
 **Connections**: `ocw_archive_db` (archive state DB).
 
+**Pools**: `link_check` (check batches), `site_files` (one writer of the course sites at a time), `archive_db`.
+
 **Variables** (read at run time; defaults and bounds: the README's Variables table, Admin → Variables):
 `ENABLE_CHECK_EXTERNAL_RESOURCE_TASK` (false skips the run), `LINK_CHECK_TIMEOUT_SECONDS` (per URL),
 `LINK_CHECK_PER_HOST_LIMIT`, `LINK_CHECK_MAX_CONCURRENCY`, `LINK_CHECK_BATCH_SIZE` (resources per mapped check
-task).
+task), `OCW_SITES_DIR`, `OCW_SITES_GIT_AUTHOR`, `OCW_SITES_GIT_PUSH_REMOTE` (the write-back).
 
-**Params**: `site_filter` (site names or short ids; empty = all), `exclude` (sites to leave out).
+**Params**: `site_filter` (site names or short ids; empty = all), `exclude` (sites to leave out),
+`site_files_dry_run` (only log what the site files would get).
 """
 
 import datetime as dt
@@ -34,6 +41,7 @@ from ocw_operators.operators.external_resources import (
     ListResourceBatchesOperator,
     SummarizeLinkCheckOperator,
 )
+from ocw_operators.operators.site_files import WriteSiteFilesOperator
 
 with DAG(
     dag_id="external_resource_check",
@@ -59,6 +67,13 @@ with DAG(
             title="Sites to leave out",
             description="One site name or short id per line; their resources are not checked this time.",
         ),
+        "site_files_dry_run": Param(
+            False,
+            type=["null", "boolean"],
+            title="Dry run for the site files",
+            description="On: only log which external-resource pages of the course sites (OCW_SITES_DIR) would get "
+            "a new status or Wayback URL. Off (default): write them, one git commit per site checkout.",
+        ),
     },
 ) as dag:
     batches = ListResourceBatchesOperator(
@@ -76,4 +91,12 @@ with DAG(
     summary = SummarizeLinkCheckOperator(
         task_id="summarize", check_task_id="check_batch", outlets=[EXTERNAL_RESOURCES_CHECKED]
     )
-    checks >> summary
+    write_back = WriteSiteFilesOperator(
+        task_id="write_site_files",
+        site_filter="{{ (params.site_filter or []) | join(',') }}",
+        exclude="{{ (params.exclude or []) | join(',') }}",
+        dry_run="{{ params.site_files_dry_run }}",
+        context_label="link check",
+        pool="site_files",
+    ).as_teardown()
+    checks >> summary >> write_back

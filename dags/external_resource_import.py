@@ -1,14 +1,21 @@
 """
 ### External resources from course markdown
 
-ocw-studio's `markdown_cleanup` conversion over Hugo course sites on disk. The rule
-`link_to_external_resource` turns markdown links `[text](url)` (inline, reference-style, autolinks) into
-`{{% resource_link "<uuid>" "text" %}}`; `nav_item_to_external_resource` turns external navigation menu items
-into resource references. Each URL of a course becomes one external resource of that course in the archive DB
-(as in ocw-studio: the same URL in two courses is two resources; a UUID derived from course and URL, filename from
-the title, license-warning flag) or reuses the course's existing one; every referencing page or menu is recorded.
+ocw-studio's `markdown_cleanup` conversion over course sites on disk, in the layout ocw-studio publishes (one
+checkout per course: `data/course.json`, `content/pages`, `content/resources`, `content/external-resources`,
+`config/_default/menus.yaml`). The rule `link_to_external_resource` turns markdown links `[text](url)` (inline,
+reference-style, autolinks) into `{{% resource_link "<uuid>" "text" %}}` in page bodies, in the front matter fields
+`description`, `optional_text`, `related_resources_text`, `image_metadata.caption` and `image_metadata.credit`, and
+in `course_description` of `data/course.json` (only the changed values are rewritten);
+`nav_item_to_external_resource` turns external navigation menu items into resource references. Each URL of a course
+becomes one external resource of that course in the archive DB (as in ocw-studio: the same URL in two courses is two
+resources; a UUID derived from course and URL, filename from the title and UUID, license-warning flag) or reuses the
+course's existing one; every referencing page or menu is recorded. The external-resource pages a course already has
+(made in ocw-studio) are its resources: they are loaded into the archive DB and reused. New resources get their page
+as ocw-studio writes it (`title`, `external_url`, `license`, `has_external_license_warning`, `status`, `wayback_url`).
 Internal links, images and anything in code, comments or shortcodes are left alone. Only course sites
-(`data/website.json` with `"starter": "ocw-course"`) are touched; the others are skipped and reported.
+(folders with `data/course.json`) are touched; the others are skipped and reported. A course that is a git checkout
+gets one commit for the files the run wrote.
 
 **Schedule**: none; trigger manually with the Params form. One run at a time.
 
@@ -16,7 +23,8 @@ Internal links, images and anything in code, comments or shortcodes are left alo
 
 **Variables** (read at run time; defaults and bounds: the README's Variables table, Admin → Variables):
 `OCW_SITES_DIR` (sites folder on the workers, used when the `sites_dir` Param is empty), `OCW_SITEMAP_DOMAIN` (host
-without license warning), `OCW_DATA_DIR` (where reports are kept).
+without license warning), `OCW_DATA_DIR` (where reports are kept), `OCW_SITES_GIT_AUTHOR` (author of the commits in
+course checkouts), `OCW_SITES_GIT_PUSH_REMOTE` (push them to this remote of each checkout; empty: no push).
 
 **Report**: every run writes one CSV row per link or menu item considered, to `out_csv` or else to
 `<OCW_DATA_DIR>/reports/external_resource_import/<run id>.csv`; the task log gives the counts and the path.
@@ -85,7 +93,8 @@ with DAG(
             False,
             type=["null", "boolean"],
             title="Only published sites",
-            description="On: skip sites whose metadata is not published. Off (default): every course site.",
+            description="On: only the sites named in published.txt in the sites folder (one folder name or short "
+            "id per line). Off (default): every course site.",
         ),
         "add_external_license_warning": Param(
             False,
@@ -105,7 +114,7 @@ with DAG(
             None,
             type=["null", "string"],
             title="Sites folder",
-            description="Absolute folder on the worker with one Hugo site folder per site. Empty: the "
+            description="Absolute folder on the worker with one course checkout per folder. Empty: the "
             "OCW_SITES_DIR Variable.",
         ),
         "site_names": Param(
@@ -127,6 +136,7 @@ with DAG(
         add_external_license_warning="{{ params.add_external_license_warning }}",
         no_external_license_warning="{{ params.no_external_license_warning }}",
         site_names="{{ params.site_names }}",
+        pool="site_files",  # one writer of the course sites at a time
     )
     announce = ExternalResourcesAnnounceOperator(
         task_id="announce_new_resources", execution_timeout=dt.timedelta(minutes=10)

@@ -11,16 +11,19 @@ below), catchup off; or manually.
 success (`https://web.archive.org/web/<timestamp>/<original_url>`, last successful submission) or error
 (`status_ext`, HTTP status); pending jobs stay pending. SPN2 keeps a job's status for about an hour, so jobs
 still pending after `WAYBACK_PENDING_EXPIRY_HOURS` become `error` / `error:status-expired` (and may be
-submitted again).
+submitted again). Then `write_site_files` (teardown) writes the new capture URLs and statuses into the resources'
+pages in the course sites (`OCW_SITES_DIR`), one git commit per site checkout.
 
-**Params**: `site_filter` (site names or short ids; empty = all), `job_ids` (only these jobs).
+**Params**: `site_filter` (site names or short ids; empty = all), `job_ids` (only these jobs),
+`site_files_dry_run` (only log what the site files would get).
 
 **Connections**: `wayback_default` (type `wayback_spn2`), `ocw_archive_db` (archive state DB).
 
 **Variables** (read at run time; defaults and bounds: the README's Variables table, Admin → Variables):
-`ENABLE_WAYBACK_TASKS` (unless true the task skips), `WAYBACK_PENDING_EXPIRY_HOURS`.
+`ENABLE_WAYBACK_TASKS` (unless true the task skips), `WAYBACK_PENDING_EXPIRY_HOURS`, `OCW_SITES_DIR`,
+`OCW_SITES_GIT_AUTHOR`, `OCW_SITES_GIT_PUSH_REMOTE` (the write-back).
 
-**Pool**: `wayback_spn2`.
+**Pools**: `wayback_spn2`, `site_files`.
 """
 
 import datetime as dt
@@ -28,6 +31,7 @@ import datetime as dt
 from airflow.sdk import DAG, CronTriggerTimetable, Param
 
 from ocw_operators.dag_defaults import DAG_TIMEZONE, START_DATE, dag_doc, task_defaults
+from ocw_operators.operators.site_files import WriteSiteFilesOperator
 from ocw_operators.operators.wayback import WaybackStatusUpdateOperator
 
 with DAG(
@@ -56,10 +60,25 @@ with DAG(
             title="Only these SPN2 jobs",
             description="One SPN2 job id per line. Empty: every pending job.",
         ),
+        "site_files_dry_run": Param(
+            False,
+            type=["null", "boolean"],
+            title="Dry run for the site files",
+            description="On: only log which external-resource pages of the course sites (OCW_SITES_DIR) would get "
+            "a new status or Wayback URL. Off (default): write them, one git commit per site checkout.",
+        ),
     },
 ):
-    WaybackStatusUpdateOperator(
+    update = WaybackStatusUpdateOperator(
         task_id="update_statuses",
         site_filter="{{ params.site_filter }}",
         job_ids="{{ params.job_ids }}",
     )
+    write_back = WriteSiteFilesOperator(
+        task_id="write_site_files",
+        site_filter="{{ params.site_filter }}",
+        dry_run="{{ params.site_files_dry_run }}",
+        context_label="Wayback status update",
+        pool="site_files",
+    ).as_teardown()
+    update >> write_back

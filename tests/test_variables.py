@@ -132,6 +132,7 @@ def test_code_defaults_agree_with_the_registry():
     """Domain code keeps defaults for callers without Airflow (the CLI, tests, benchmarks); they are the
     registry's."""
     from ocw_operators.external_resources.resource_fields import DEFAULT_SITEMAP_DOMAIN
+    from ocw_operators.external_resources.site_git import DEFAULT_AUTHOR
     from ocw_operators.external_resources.store import CHECK_BATCH_SIZE
     from ocw_operators.linkcheck.checker import CheckSettings
     from ocw_operators.ratelimit import DEFAULT_RATE_PER_SECOND
@@ -150,6 +151,7 @@ def test_code_defaults_agree_with_the_registry():
         "WAYBACK_SUBMISSION_INTERVAL_DAYS": DEFAULT_SUBMISSION_INTERVAL.total_seconds() / 86400,
         "WAYBACK_PENDING_EXPIRY_HOURS": DEFAULT_PENDING_EXPIRY.total_seconds() / 3600,
         "OCW_SITEMAP_DOMAIN": DEFAULT_SITEMAP_DOMAIN,
+        "OCW_SITES_GIT_AUTHOR": DEFAULT_AUTHOR,
         "TIVOLI_QUIET_MINUTES": DEFAULT_QUIET_PERIOD.total_seconds() / 60,
         "TIVOLI_DSMC_TIMEOUT_MINUTES": DEFAULT_LOAD_TIMEOUT.total_seconds() / 60,
         "TIVOLI_DSMC_COMMAND": DEFAULT_DSMC_COMMAND,

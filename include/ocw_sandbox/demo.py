@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,21 @@ DEMO_COURSES = [
 ]
 # Link-farm paths of the demo resources: a realistic mix of good, broken, refused-HEAD and slow links.
 DEMO_LINK_PATHS = ["/ok", "/ok", "/ok", "/redirect/2", "/status/404", "/status/403", "/head-405", "/status/500"]
+
+# Each external link of the demo course sites and the link-farm page it becomes in the sandbox's copy: the weekly check
+# finds good, redirected, refused-HEAD, forbidden and missing pages without reaching a real host.
+DEMO_SITE_LINKS = {
+    "https://ocw.mit.edu": "/ok",
+    "https://phet.colorado.edu/en/simulations/filter?subjects=motion&type=html": "/redirect/2",
+    "https://phet.colorado.edu/en/simulations/pendulum-lab": "/ok",
+    "https://piazza.com/mit/fall2016/801": "/status/403",
+    "https://www.cambridge.org/highereducation/books/an-introduction-to-mechanics/": "/head-405",
+    "https://physics.mit.edu/": "/ok",
+    "https://www.wolframalpha.com/": "/ok",
+    "https://fred.stlouisfed.org/series/GDP": "/ok",
+    "https://www.bls.gov/cpi/": "/status/404",
+}
+DEMO_GIT_AUTHOR = ("OCW Demo", "ocw-demo@localhost")
 
 # Tivoli dropbox volumes, relative path -> {file: (content, last write)}. Fixed, old last-write dates put every
 # folder past the 5-minute quiet period and make a re-seed after a load identical to what was archived (the prep
@@ -112,6 +128,49 @@ def write_demo_resources(path: Path, farm_urls: list[str]) -> None:
                 )
 
 
+def seed_demo_sites(sites_dir: Path, farm_urls: list[str]) -> bool:
+    """Copy the demo course sites to ``sites_dir`` once (committed imports rewrite them), with every link of
+    :data:`DEMO_SITE_LINKS` pointing at the link farm, and each course made a git checkout when git is installed.
+
+    Returns False when ``sites_dir`` already exists (an earlier ``make run`` left it with its history).
+    """
+    if sites_dir.exists():
+        return False
+    staging = Path(tempfile.mkdtemp(prefix=".demo-sites-", dir=sites_dir.parent))
+    shutil.copytree(DEMO_DIR / "sites", staging / "sites")
+    mapping = {url: demo_farm_url(farm_urls, index, path) for index, (url, path) in enumerate(DEMO_SITE_LINKS.items())}
+    # Longest first, so no URL is rewritten inside a longer one that starts with it.
+    ordered = sorted(mapping.items(), key=lambda item: -len(item[0]))
+    for path in sorted((staging / "sites").rglob("*")):
+        if path.is_file() and path.suffix in {".md", ".json", ".yaml"}:
+            text = original = path.read_text(encoding="utf-8")
+            for url, farm_url in ordered:
+                text = text.replace(url, farm_url)
+            if text != original:
+                path.write_text(text, encoding="utf-8")
+    if shutil.which("git"):
+        for course in sorted((staging / "sites").iterdir()):
+            if (course / "data" / "course.json").is_file():
+                _git_init(course)
+    (staging / "sites").rename(sites_dir)
+    staging.rmdir()
+    return True
+
+
+def demo_farm_url(farm_urls: list[str], index: int, path: str) -> str:
+    """The link-farm URL standing for the ``index``-th demo link (a query keeps two links distinct on one host)."""
+    return f"{farm_urls[index % len(farm_urls)]}{path}?link={index + 1}"
+
+
+def _git_init(folder: Path) -> None:
+    name, email = DEMO_GIT_AUTHOR
+    env = {**os.environ, "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_COMMITTER_NAME": name,
+           "GIT_COMMITTER_EMAIL": email}  # fmt: skip
+    commit = ["-c", "commit.gpgSign=false", "commit", "--quiet", "--no-verify", "--message", "Demo course site"]
+    for args in (["init", "--quiet", "--initial-branch=main"], ["add", "--all"], commit):
+        subprocess.run(["git", "-C", str(folder), *args], env=env, check=True, capture_output=True, timeout=60)
+
+
 def seed_tivoli_dropbox(dropbox: Path) -> list[str]:
     """Put each :data:`DEMO_DROPBOX` volume that is missing into ``dropbox``; returns the volumes added.
 
@@ -169,8 +228,7 @@ def start_demo(
     resources_csv = data_dir / "demo-resources.csv"
     write_demo_resources(resources_csv, farm_urls)
     sites_dir = data_dir / "demo-sites"
-    if not sites_dir.exists():  # a copy, because committed imports rewrite the pages
-        shutil.copytree(DEMO_DIR / "sites", sites_dir)
+    seed_demo_sites(sites_dir, farm_urls)
 
     dropbox = _mkdir(data_dir / "tivoli" / "DROPBOX")
     seed_tivoli_dropbox(dropbox)

@@ -4,12 +4,15 @@
 * ``db create-postgres-database SERVER_URL NAME`` creates the database on a server (deployment bootstrap).
 * ``resources import FILE`` loads external resources from CSV or JSON
   (see :mod:`ocw_operators.external_resources.file_import`).
-* ``resources import-markdown [SITES_DIR]`` runs ocw-studio's ``markdown_cleanup`` conversion over Hugo course
-  sites on disk (see :mod:`ocw_operators.external_resources.markdown_import`); dry run unless ``--commit``.
+* ``resources import-markdown [SITES_DIR]`` runs ocw-studio's ``markdown_cleanup`` conversion over course sites on
+  disk (see :mod:`ocw_operators.external_resources.markdown_import`); dry run unless ``--commit``.
+* ``resources write-site-files [SITES_DIR]`` writes the archive DB's link status and Wayback URLs into the sites'
+  external-resource pages (see :mod:`ocw_operators.external_resources.site_files`); ``--dry-run`` only prints.
 
 The DB is ``--db-url``, else the Airflow Connection ``--conn-id``, else ``OCW_ARCHIVE_DB_URL``, else the Airflow
 Connection ``ocw_archive_db``; both options may also follow the command. Exit status: 0 done, 1 some sites had
-errors (``import-markdown``; the others were processed), 2 bad usage, bad input or an unusable archive DB.
+errors (``import-markdown``, ``write-site-files``; the others were processed), 2 bad usage, bad input or an
+unusable archive DB.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from ocw_operators.external_resources.markdown_import import import_sites
 from ocw_operators.external_resources.options import ImportOptions, ImportOptionsError, Rule
 from ocw_operators.external_resources.report import ImportReport
 from ocw_operators.external_resources.resource_fields import DEFAULT_SITEMAP_DOMAIN
+from ocw_operators.external_resources.site_files import write_back
+from ocw_operators.external_resources.site_git import DEFAULT_AUTHOR, GitSettings
 
 EXIT_OK, EXIT_SITE_ERRORS, EXIT_USAGE = 0, 1, 2
 DEFAULT_CONN_ID = "ocw_archive_db"
@@ -118,6 +123,8 @@ def _markdown_options(args: argparse.Namespace) -> ImportOptions:
         no_external_license_warning=args.no_external_license_warning,
         sitemap_domain=args.sitemap_domain,
         site_names=args.site,
+        git_author=args.git_author,
+        git_push_remote=args.git_push_remote,
     )
 
 
@@ -159,11 +166,14 @@ def print_report(report: ImportReport, stream: TextIO | None = None) -> None:
     )
     created = summary["resources_created"] if report.commit else summary["resources_would_create"]
     verb = "created" if report.commit else "would be created"
+    loaded = summary["resources_loaded"] if report.commit else summary["resources_would_load"]
     print(
         f"  resources {verb}: {created}, references to existing resources: "
-        f"{summary['references_to_existing_resources']}",
+        f"{summary['references_to_existing_resources']}, existing resource pages loaded: {loaded}",
         file=stream,
     )
+    for site, commit in summary["commits"].items():
+        print(f"  committed {site}: {commit}", file=stream)
     for skipped in summary["sites_skipped"]:
         print(f"  skipped {skipped['site']}: {skipped['reason']}", file=stream)
     for error in summary["site_errors"]:
@@ -187,23 +197,17 @@ def _database_options(*, suppress: bool) -> argparse.ArgumentParser:
 def _add_markdown_import(resources: argparse._SubParsersAction, database: argparse.ArgumentParser) -> None:
     parser = resources.add_parser(
         "import-markdown",
-        parents=[database],
-        help="convert external links and menu items of Hugo course sites into external resources",
+        help="convert external links and menu items of course sites into external resources",
         description=(
-            "Convert external markdown links and navigation menu items of Hugo course sites into external "
+            "Convert external markdown links and navigation menu items of course sites into external "
             "resources (archive DB records plus resource_link shortcodes), as ocw-studio's markdown_cleanup does. "
             "Dry run unless --commit; a dry run needs --out."
         ),
         epilog=MARKDOWN_EXAMPLES,
+        parents=[database, _git_options()],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "sites_dir",
-        nargs="?",
-        default=os.environ.get("OCW_SITES_DIR"),
-        metavar="SITES_DIR",
-        help="folder holding one folder per site (default: $OCW_SITES_DIR)",
-    )
+    _sites_dir_argument(parser)
     parser.add_argument(
         "-r",
         "--rule",
@@ -220,7 +224,9 @@ def _add_markdown_import(resources: argparse._SubParsersAction, database: argpar
         help="save resources and references to the archive DB and rewrite the site files",
     )
     parser.add_argument("-o", "--out", metavar="FILE.csv", help="write one CSV row per link/menu item considered")
-    parser.add_argument("--published-only", action="store_true", help="only sites whose metadata says published")
+    parser.add_argument(
+        "--published-only", action="store_true", help="only the sites SITES_DIR/published.txt names (needs the file)"
+    )
     warning = parser.add_mutually_exclusive_group()
     warning.add_argument(
         "--add-external-license-warning",
@@ -239,6 +245,77 @@ def _add_markdown_import(resources: argparse._SubParsersAction, database: argpar
         help="links to this host get no license warning (default: $OCW_SITEMAP_DOMAIN or %(default)s)",
     )
     parser.set_defaults(handler=_resources_import_markdown, parser=parser)
+
+
+def _git_options() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--git-author",
+        default=os.environ.get("OCW_SITES_GIT_AUTHOR", ""),
+        metavar="'NAME <EMAIL>'",
+        help=f"author of commits in sites that are git checkouts (default: $OCW_SITES_GIT_AUTHOR or {DEFAULT_AUTHOR})",
+    )
+    parent.add_argument(
+        "--git-push-remote",
+        default=os.environ.get("OCW_SITES_GIT_PUSH_REMOTE", ""),
+        metavar="REMOTE",
+        help="push each commit to this remote of the checkout (default: $OCW_SITES_GIT_PUSH_REMOTE; none: no push)",
+    )
+    return parent
+
+
+def _sites_dir_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "sites_dir",
+        nargs="?",
+        default=os.environ.get("OCW_SITES_DIR"),
+        metavar="SITES_DIR",
+        help="folder holding one folder per site (default: $OCW_SITES_DIR)",
+    )
+
+
+def _resources_write_site_files(args: argparse.Namespace) -> int:
+    if not args.sites_dir:
+        args.parser.error("name the sites folder or set OCW_SITES_DIR")
+    try:
+        git = GitSettings.parse(args.git_author, args.git_push_remote)
+    except ValueError as error:
+        args.parser.error(str(error))
+    engine = make_engine(_url_of(args))
+    try:
+        report = write_back(
+            engine, Path(args.sites_dir), site_filter=args.site, exclude=args.exclude, dry_run=args.dry_run, git=git,
+            context="python -m ocw_operators resources write-site-files",
+        )  # fmt: skip
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        engine.dispose()
+    summary = report.summary()
+    print(json.dumps({key: summary[key] for key in ("dry_run", "pages_to_change", "pages_written", "commits")}))
+    for line in [*summary["changes"], *summary["pages_skipped"]]:
+        print(f"  {line}")
+    for site, error in summary["site_errors"].items():
+        print(f"  ERROR {site}: {error}")
+    return EXIT_SITE_ERRORS if report.errors else EXIT_OK
+
+
+def _add_write_site_files(resources: argparse._SubParsersAction, database: argparse.ArgumentParser) -> None:
+    parser = resources.add_parser(
+        "write-site-files",
+        parents=[database, _git_options()],
+        help="write the archive DB's link status and Wayback URLs into the sites' external-resource pages",
+        description=(
+            "What the DAGs' write_site_files task does: each external-resource page whose status or wayback_url "
+            "differs from the archive DB gets the archive's values; one git commit per site checkout."
+        ),
+    )
+    _sites_dir_argument(parser)
+    parser.add_argument("--dry-run", action="store_true", help="only print what would change")
+    parser.add_argument("--site", action="append", default=[], metavar="NAME", help="only this site (repeatable)")
+    parser.add_argument("--exclude", action="append", default=[], metavar="NAME", help="not this site (repeatable)")
+    parser.set_defaults(handler=_resources_write_site_files, parser=parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -266,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("file")
     importer.set_defaults(handler=_resources_import)
     _add_markdown_import(resources, database)
+    _add_write_site_files(resources, database)
     return parser
 
 

@@ -192,8 +192,20 @@ _REGISTRY = (
     Setting(
         "OCW_SITES_DIR",
         Kind.PATH,
-        "folder of Hugo course sites for `external_resource_import` (used when its `sites_dir` Param is empty)",
+        "folder of course sites (one checkout per course, as ocw-studio publishes them) for `external_resource_import` "
+        "(used when its `sites_dir` Param is empty) and for writing link status and Wayback URLs back into them",
         required=True,
+    ),
+    Setting(
+        "OCW_SITES_GIT_AUTHOR",
+        Kind.TEXT,
+        "`Name <email>` of the commits the import and the write-back make in course sites that are git checkouts",
+        default="ocw-archive <ocw-archive@localhost>",
+    ),
+    Setting(
+        "OCW_SITES_GIT_PUSH_REMOTE",
+        Kind.TEXT,
+        "remote of each course checkout (e.g. `origin`) those commits are pushed to (unset: never pushed)",
     ),
     Setting(
         "OCW_DATA_DIR",

@@ -88,12 +88,13 @@ def test_commit_run_creates_resources_and_emits_their_ids(
     assert str(dag_run.state) == "success"
     assert _states(dag_run) == {"import_external_resources": "success", "announce_new_resources": "success"}
     created = _created_ids(archive_db_conn, dag_run.run_id)
-    # 15 URLs, two linked from both courses: 17 resources, one per site and URL.
-    assert len(created) == _count(archive_db_conn, "external_resource") == 17
+    # 19 URLs, two linked from both courses: 20 resources, one per site and URL, and the Octave manual's page that
+    # 18.06 already had, loaded as its resource.
+    assert len(created) == _count(archive_db_conn, "external_resource") == 21
     assert _count(archive_db_conn, "external_resource_reference") > len(created)
     events = _asset_events(dag_run.run_id)
     assert events == [{"uri": ASSET_URI, "extra": {"resource_ids": created}, "task": "announce_new_resources"}]
-    assert "resource_link" in (sites_dir / "18.06-spring-2010" / "content" / "_index.md").read_text()
+    assert "resource_link" in (sites_dir / "18.06-spring-2010" / "content" / "pages" / "course-home.md").read_text()
     assert report.read_text().count("\n") > len(created)
 
     # A second run finds nothing left to convert: no new resources, so no announcement.
@@ -101,7 +102,7 @@ def test_commit_run_creates_resources_and_emits_their_ids(
     assert str(rerun.state) == "success"
     assert _states(rerun)["announce_new_resources"] == "skipped"
     assert _asset_events(rerun.run_id) == []
-    assert _count(archive_db_conn, "external_resource") == 17
+    assert _count(archive_db_conn, "external_resource") == 21
 
 
 # The form's defaults, and the same form with every optional field emptied (sent as null).
@@ -142,8 +143,8 @@ def test_trigger_without_conf_is_a_dry_run_that_keeps_its_report(
     rows = report.read_text().splitlines()
     assert rows[0].startswith("site_name,") and len(rows) > 15
     assert f"to {report}." in logged
-    assert "Dry run over 2 sites (2 skipped, 0 with errors): 17 links and 4 menu items would be converted, " in logged
-    assert "creating 17 external resources" in logged
+    assert "Dry run over 2 sites (2 skipped, 0 with errors): 26 links and 4 menu items would be converted, " in logged
+    assert "creating 20 external resources" in logged and "loading 1 external-resource page" in logged
     assert "Nothing was saved and no site file was changed" in logged
     assert _count(archive_db_conn, "external_resource") == 0
     assert {path: path.read_bytes() for path in sites_dir.rglob("*") if path.is_file()} == before

@@ -65,7 +65,7 @@ class MarkdownLink:
     destination: str  # decoded: backslash escapes and entity references resolved
     label: str = ""  # normalized reference label (reference links only)
     is_image: bool = False
-    wraps_image: bool = False  # the link text is (or contains) an image: [![alt](src)](url)
+    wraps_image: bool = False  # the link text is (or contains) an image: [![alt](src) text](url)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from ocw_operators.external_resources.resource_fields import DEFAULT_SITEMAP_DOMAIN, LicenseWarningPolicy
+from ocw_operators.external_resources.site_git import GitSettings
 
 
 class Rule(StrEnum):
@@ -30,6 +31,7 @@ class ImportOptions:
     license_policy: LicenseWarningPolicy = LicenseWarningPolicy.BY_DOMAIN
     sitemap_domain: str = DEFAULT_SITEMAP_DOMAIN
     site_names: tuple[str, ...] = ()
+    git: GitSettings | None = None  # commit in sites that are git checkouts (None: write without committing)
 
     @classmethod
     def build(
@@ -45,6 +47,8 @@ class ImportOptions:
         no_external_license_warning: bool = False,
         sitemap_domain: str = DEFAULT_SITEMAP_DOMAIN,
         site_names: Sequence[str] = (),
+        git_author: str = "",
+        git_push_remote: str = "",
     ) -> ImportOptions:
         """Validate raw option values (CLI flags or DAG Params) into options, or raise ImportOptionsError."""
         rule_names = list(dict.fromkeys(rules))
@@ -67,6 +71,10 @@ class ImportOptions:
             raise ImportOptionsError("no sites directory given (set OCW_SITES_DIR or pass sites_dir)")
         if not run_id:
             raise ImportOptionsError("run_id must not be empty")
+        try:
+            git = GitSettings.parse(git_author, git_push_remote)
+        except ValueError as error:
+            raise ImportOptionsError(str(error)) from None
         return cls(
             sites_dir=Path(sites_dir),
             rules=tuple(Rule(name) for name in rule_names),
@@ -77,4 +85,5 @@ class ImportOptions:
             license_policy=policy,
             sitemap_domain=(sitemap_domain or DEFAULT_SITEMAP_DOMAIN).strip().lower(),
             site_names=tuple(site_names),
+            git=git,
         )

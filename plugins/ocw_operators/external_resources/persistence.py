@@ -8,7 +8,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ocw_operators.db.engine import session_scope
-from ocw_operators.db.models import ExternalResource, ExternalResourceReference
+from ocw_operators.db.models import ExternalResource, ExternalResourceReference, WaybackStatus
 from ocw_operators.db.models.external_resources import url_sha256
 from ocw_operators.db.upsert import dialect_insert, upsert
 from ocw_operators.external_resources.catalog import LOOKUP_CHUNK, CatalogEntry
@@ -86,6 +86,10 @@ def _resource_row(entry: CatalogEntry, run_id: str) -> dict[str, Any]:
         "has_external_license_warning": entry.has_warning,
         "filename": entry.filename,
         "created_by_run": run_id,
+        # A resource loaded from its page keeps what ocw-studio recorded there; a new one is unchecked.
+        "status": entry.status,
+        "wayback_url": entry.wayback_url,
+        "wayback_status": WaybackStatus.SUCCESS.value if entry.wayback_url else WaybackStatus.NONE.value,
     }
 
 

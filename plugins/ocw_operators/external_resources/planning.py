@@ -1,42 +1,57 @@
-"""Planning one site: ocw-studio's two markdown_cleanup rules over its pages and menus, writing nothing.
+"""Planning one site: ocw-studio's two markdown_cleanup rules over its files, writing nothing.
 
-``link_to_external_resource`` turns external markdown links in ``content/**/*.md`` into ``resource_link``
-shortcodes; ``nav_item_to_external_resource`` turns external menu items into items that name the resource. Both
-resolve each URL through the run's :class:`~ocw_operators.external_resources.catalog.ResourceCatalog` and record
-which file references which resource. The result is a :class:`SitePlan` that persistence and rewriting apply.
+``link_to_external_resource`` turns external markdown links into ``resource_link`` shortcodes in the fields of
+ocw-studio's ``LinkToExternalResourceRule.fields``: the body of every content file, its front matter fields
+``description``, ``optional_text``, ``related_resources_text``, ``image_metadata.caption`` and
+``image_metadata.credit``, and ``course_description`` in ``data/course.json``; only the changed values are rewritten.
+``nav_item_to_external_resource`` turns external menu items into items that name the resource. The site's
+existing external-resource pages are its resources first (:meth:`ResourceCatalog.register_page`). Each URL is
+resolved through the run's :class:`~ocw_operators.external_resources.catalog.ResourceCatalog`, and which file
+references which resource is recorded. The result is a :class:`SitePlan` that persistence and rewriting apply.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ocw_operators.db.models import ReferenceSourceKind
 from ocw_operators.db.models.external_resources import SOURCE_PATH_MAX_LEN
+from ocw_operators.external_resources import front_matter
 from ocw_operators.external_resources.catalog import CatalogEntry, ResourceCatalog
-from ocw_operators.external_resources.markdown_links import LinkKind, MarkdownLink, ScanResult, scan_markdown
+from ocw_operators.external_resources.link_conversion import convert_links, link_urls
+from ocw_operators.external_resources.menu_conversion import plan_menus
 from ocw_operators.external_resources.options import ImportOptions, Rule
 from ocw_operators.external_resources.report import ImportReport, ReportRow, ResourceAction
-from ocw_operators.external_resources.resource_fields import (
-    InvalidExternalUrl,
-    UnsafeShortcodeTitle,
-    is_external_destination,
-    resource_link_shortcode,
-    resource_title,
-    shortcode_title,
-    validate_external_url,
-)
+from ocw_operators.external_resources.resource_pages import is_resource_page, parse_resource_page, resource_page_path
 from ocw_operators.external_resources.sites import (
     MENUS_PATH,
-    RESOURCE_PAGES_DIR,
+    SITE_METADATA_PATH,
     ContentPage,
     SiteFileError,
     SiteFolder,
     SiteMetadata,
+    dump_menus,
     iter_content_pages,
     read_menus,
 )
+
+# ocw-studio's LinkToExternalResourceRule.fields, besides "markdown" (the body) and "metadata.course_description".
+LINK_FIELDS: tuple[tuple[str, ...], ...] = (
+    ("related_resources_text",),
+    ("image_metadata", "caption"),
+    ("image_metadata", "credit"),
+    ("optional_text",),
+    ("description",),
+)
+BODY_FIELD = "markdown"
+COURSE_DESCRIPTION = "course_description"
+
+
+def field_name(path: tuple[str, ...]) -> str:
+    """ocw-studio's name of a front matter field: ``metadata.image_metadata.caption``."""
+    return "metadata." + ".".join(path)
 
 
 @dataclass(frozen=True)
@@ -47,24 +62,41 @@ class Reference:
     kind: ReferenceSourceKind
 
 
+@dataclass(frozen=True)
+class FileRewrite:
+    relative_path: str
+    path: Path
+    original: str  # the text as read (newlines normalized): the file must still hold it when rewritten
+    new: str
+    newline: str
+
+
 @dataclass
 class SitePlan:
     site: SiteFolder
     meta: SiteMetadata
-    page_rewrites: list[tuple[ContentPage, str]] = field(default_factory=list)
-    menus_rewrite: dict[str, list[dict[str, Any]]] | None = None
+    rewrites: list[FileRewrite] = field(default_factory=list)
     references: set[Reference] = field(default_factory=set)
     entries: dict[str, CatalogEntry] = field(default_factory=dict)
-    resource_page_uids: set[str] = field(default_factory=set)  # resource pages the site already has
     links_converted: int = 0
     nav_items_converted: int = 0
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.page_rewrites or self.menus_rewrite is not None or self.references)
+        return bool(self.rewrites or self.references or any(not entry.in_db for entry in self.entries.values()))
+
+    @property
+    def changed_paths(self) -> list[str]:
+        """Site-relative paths of every file the plan rewrites or creates (resource pages included)."""
+        new_pages = [
+            resource_page_path(self.site, entry.filename).relative_to(self.site.path).as_posix()
+            for entry in self.entries.values()
+            if not entry.has_page
+        ]
+        return sorted({rewrite.relative_path for rewrite in self.rewrites} | set(new_pages))
 
 
-class _SitePlanner:
+class SitePlanner:
     def __init__(self, plan: SitePlan, catalog: ResourceCatalog, report: ImportReport) -> None:
         self.plan = plan
         self.catalog = catalog
@@ -95,138 +127,121 @@ class _SitePlanner:
             entry.creating_row = row
         return entry, row
 
+    # existing external-resource pages
+
+    def register_resource_pages(self, pages: list[ContentPage]) -> list[str]:
+        parsed = []
+        errors: list[str] = []
+        for page in pages:
+            try:
+                parsed.append(parse_resource_page(page))
+            except SiteFileError as error:
+                errors.append(str(error))
+        meta = self.plan.meta
+        self.catalog.prefetch(meta, [page.url for page in parsed])
+        stored_urls = self.catalog.stored_urls_by_uuid(meta, [page.uid for page in parsed])
+        for page in parsed:
+            values = {"source_path": page.relative_path, "source_uid": page.uid, "url": page.url}
+            if page.uid in stored_urls and stored_urls[page.uid] != page.url:
+                errors.append(
+                    f"{page.relative_path}: uid {page.uid} is stored in the archive DB for another URL "
+                    f"({stored_urls[page.uid]}); the page was not loaded"
+                )
+                continue
+            try:
+                entry, action = self.catalog.register_page(page, meta)
+            except ValueError as conflict:
+                errors.append(str(conflict))
+                continue
+            if entry.uuid != page.uid:  # a second page of the site for a URL another page already stands for
+                self.row(note=f"external resource page not loaded: {entry.url} is resource {entry.uuid}", **values)
+                continue
+            self.plan.entries[entry.uuid] = entry
+            if action is not ResourceAction.REUSED:
+                note = "external resource page loaded into the archive DB"
+                entry.creating_row = self.row(resource_uuid=entry.uuid, resource_filename=entry.filename,
+                                              has_external_license_warning=entry.has_warning, resource_action=action,
+                                              note=note, **values)  # fmt: skip
+        return errors
+
     # link_to_external_resource
 
-    def plan_pages(self, pages: list[tuple[ContentPage, ScanResult]]) -> None:
-        urls = [
-            link.destination.strip()
-            for _, scan in pages
-            for link in scan.links
-            if not link.is_image and is_external_destination(link.destination)
-        ]
-        self.catalog.prefetch(self.plan.meta, urls)
-        for page, scan in pages:
-            self.plan_page(page, scan)
-
-    def plan_page(self, page: ContentPage, scan: ScanResult) -> None:
-        replacements: list[tuple[int, int, str]] = []
-        converted_labels: set[str] = set()
-        kept_labels: set[str] = set()
-        for link in scan.links:
-            shortcode = self._convert_link(page, link)
-            if shortcode is None:
-                if link.kind is LinkKind.REFERENCE:
-                    kept_labels.add(link.label)
-                continue
-            replacements.append((link.start, link.end, shortcode))
-            if link.kind is LinkKind.REFERENCE:
-                converted_labels.add(link.label)
-        # A definition whose every use became a shortcode is dead; drop it so the page holds no stray URL.
-        for label in sorted(converted_labels - kept_labels):
-            definition = scan.definitions[label]
-            replacements.append((definition.start, definition.end, ""))
-        if replacements:
-            self.plan.page_rewrites.append((page, _apply_replacements(page.body, replacements)))
-            self.plan.links_converted += sum(1 for _, _, text in replacements if text)
-
-    def _convert_link(self, page: ContentPage, link: MarkdownLink) -> str | None:
-        if link.is_image or not is_external_destination(link.destination):
-            return None  # images and internal links are not this rule's business
-        row_values = {
-            "rule": Rule.LINK_TO_EXTERNAL_RESOURCE.value,
-            "source_path": page.relative_path,
-            "source_uid": page.uid,
-            "line": page.body_first_line + link.line - 1,
-            "original": page.body[link.start : link.end],
-        }
-        try:
-            if link.wraps_image:
-                raise UnsafeShortcodeTitle("the link wraps an image, which a shortcode title cannot hold")
-            url = validate_external_url(link.destination)
-            title_argument = shortcode_title(link.text)
-        except (InvalidExternalUrl, UnsafeShortcodeTitle) as problem:
-            self.row(url=link.destination, note=f"left alone: {problem}", **row_values)
-            return None
-        source = (page.relative_path, page.uid, ReferenceSourceKind.PAGE)
-        entry, row = self.use_resource(url, resource_title(link.text, url), source, row_values)
-        row.replacement = resource_link_shortcode(entry.uuid, title_argument)
-        return row.replacement
-
-    # nav_item_to_external_resource
-
-    def plan_menus(self, menus: dict[str, list[dict[str, Any]]]) -> None:
-        urls = [
-            str(item["url"]).strip()
-            for items in menus.values()
-            for item in items
-            if isinstance(item.get("url"), str) and is_external_destination(item["url"])
-        ]
-        self.catalog.prefetch(self.plan.meta, urls)
-        rewritten: dict[str, list[dict[str, Any]]] = {}
-        changed = False
-        for menu_name, items in menus.items():
-            new_items, menu_changed = self._plan_menu(str(menu_name), items)
-            rewritten[menu_name] = new_items
-            changed = changed or menu_changed
-        if changed:
-            self.plan.menus_rewrite = rewritten
-
-    def _plan_menu(self, menu_name: str, items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
-        new_items: list[dict[str, Any]] = []
-        identifier_changes: dict[str, str] = {}
-        converted_urls: set[str] = set()
-        for item in items:
-            url = item.get("url")
-            if not (isinstance(url, str) and is_external_destination(url)):
-                new_items.append(item)
-                continue
-            row_values = {
-                "rule": Rule.NAV_ITEM_TO_EXTERNAL_RESOURCE.value,
-                "source_path": MENUS_PATH,
-                "original": json.dumps(item, ensure_ascii=False, default=str),
-            }
+    def plan_links(self, pages: list[ContentPage]) -> list[str]:
+        meta = self.plan.meta
+        urls = [url for page in pages for text in _page_texts(page).values() for url in link_urls(text)]
+        urls += link_urls(meta.course_description)
+        self.catalog.prefetch(meta, urls)
+        errors: list[str] = []
+        for page in pages:
             try:
-                valid_url = validate_external_url(url)
-            except InvalidExternalUrl as problem:
-                self.row(url=url, note=f"left alone: {problem}", **row_values)
-                new_items.append(item)
+                self._plan_page(page)
+            except front_matter.FrontMatterError as error:
+                errors.append(f"{page.relative_path}: {error}")
+        if meta.course_description and meta.source is not None:
+            try:
+                self._plan_course_description()
+            except front_matter.FrontMatterError as error:
+                errors.append(f"{SITE_METADATA_PATH}: {error}")
+        return errors
+
+    def _convert(
+        self, text: str, *, source: tuple[str, str, ReferenceSourceKind], name: str, first_line: int | None
+    ) -> str | None:
+        source_path, source_uid, _ = source
+
+        def resolve(url: str, title: str, row_values: dict[str, Any]) -> tuple[CatalogEntry, ReportRow] | str:
+            blocked = self.catalog.blocked_reason(url, self.plan.meta)
+            if blocked:
+                return blocked
+            return self.use_resource(url, title, source, row_values)
+
+        context = {"rule": Rule.LINK_TO_EXTERNAL_RESOURCE.value, "source_path": source_path,
+                   "source_uid": source_uid, "field": name}  # fmt: skip
+        new_text, converted = convert_links(text, first_line, context, resolve, self.row)
+        self.plan.links_converted += converted
+        return new_text if converted else None
+
+    def _plan_page(self, page: ContentPage) -> None:
+        source = (page.relative_path, page.uid, ReferenceSourceKind.PAGE)
+        body = self._convert(page.body, source=source, name=BODY_FIELD, first_line=page.body_first_line)
+        block = page.front_matter
+        for path in LINK_FIELDS:
+            value = front_matter.get_path(page.data, path)
+            if not isinstance(value, str) or not link_urls(value):
                 continue
-            if valid_url in converted_urls:
-                # Hugo rejects two entries with one identifier in the same menu.
-                note = f"left alone: menu {menu_name!r} already links this resource"
-                self.row(url=valid_url, note=note, **row_values)
-                new_items.append(item)
-                continue
-            title = resource_title(str(item.get("name") or ""), valid_url)
-            source = (MENUS_PATH, "", ReferenceSourceKind.MENU)
-            entry, row = self.use_resource(valid_url, title, source, row_values)
-            converted_urls.add(valid_url)
-            replacement = {key: value for key, value in item.items() if key != "url"}
-            replacement["identifier"] = entry.uuid
-            row.replacement = json.dumps(replacement, ensure_ascii=False, default=str)
-            if item.get("identifier") is not None:
-                identifier_changes[str(item["identifier"])] = entry.uuid
-            new_items.append(replacement)
-            self.plan.nav_items_converted += 1
-        # Children point at their parent's identifier, which just changed for converted items.
-        for index, item in enumerate(new_items):
-            parent = item.get("parent")
-            if parent is not None and str(parent) in identifier_changes:
-                new_items[index] = {**item, "parent": identifier_changes[str(parent)]}
-        return new_items, bool(converted_urls)
+            if not page.is_yaml:
+                raise front_matter.FrontMatterError(f"{field_name(path)}: only YAML front matter can be rewritten")
+            new_value = self._convert(value, source=source, name=field_name(path), first_line=None)
+            if new_value is not None:
+                data = front_matter.set_yaml_value(front_matter.yaml_block_data(block), path, new_value)
+                block = front_matter.with_yaml_data(block, data)
+        if body is not None or block != page.front_matter:
+            new_text = block + (page.body if body is None else body)
+            self.plan.rewrites.append(FileRewrite(page.relative_path, page.path, page.text, new_text, page.newline))
+
+    def _plan_course_description(self) -> None:
+        meta = self.plan.meta
+        if meta.source is None:  # metadata built without its file (tests): nothing to rewrite
+            return
+        source = (SITE_METADATA_PATH, meta.site_uid, ReferenceSourceKind.METADATA)
+        new_value = self._convert(
+            meta.course_description, source=source, name=field_name((COURSE_DESCRIPTION,)), first_line=None
+        )
+        if new_value is not None:
+            new_text = front_matter.set_json_string(meta.source.text, COURSE_DESCRIPTION, new_value)
+            path = self.plan.site.path / SITE_METADATA_PATH
+            self.plan.rewrites.append(
+                FileRewrite(SITE_METADATA_PATH, path, meta.source.text, new_text, meta.source.newline)
+            )
 
 
-def _apply_replacements(text: str, replacements: list[tuple[int, int, str]]) -> str:
-    pieces: list[str] = []
-    cursor = 0
-    for start, end, new in sorted(replacements):
-        if start < cursor:
-            raise ValueError("overlapping replacements")  # the scanner never yields overlapping spans
-        pieces.append(text[cursor:start])
-        pieces.append(new)
-        cursor = end
-    pieces.append(text[cursor:])
-    return "".join(pieces)
+def _page_texts(page: ContentPage) -> dict[str, str]:
+    texts = {BODY_FIELD: page.body}
+    for path in LINK_FIELDS:
+        value = front_matter.get_path(page.data, path)
+        if isinstance(value, str):
+            texts[field_name(path)] = value
+    return texts
 
 
 def plan_site(
@@ -235,22 +250,21 @@ def plan_site(
     """Everything one site needs (rewrites, resources, references); reads files and the DB, writes nothing."""
     plan = SitePlan(site=site, meta=meta)
     errors: list[str] = []
-    planner = _SitePlanner(plan, catalog, report)
-    pages: list[tuple[ContentPage, ScanResult]] = []
-    convert_links = Rule.LINK_TO_EXTERNAL_RESOURCE in options.rules
+    planner = SitePlanner(plan, catalog, report)
+    pages: list[ContentPage] = []
+    resource_pages: list[ContentPage] = []
     for page in iter_content_pages(site):
         if isinstance(page, SiteFileError):
             errors.append(str(page))
-            continue
-        if len(page.relative_path) > SOURCE_PATH_MAX_LEN:
+        elif len(page.relative_path) > SOURCE_PATH_MAX_LEN:
             errors.append(f"{page.relative_path[:80]}...: path longer than {SOURCE_PATH_MAX_LEN} characters")
-            continue
-        if page.relative_path.startswith(RESOURCE_PAGES_DIR + "/") and page.uid:
-            plan.resource_page_uids.add(page.uid)
-        if convert_links:
-            pages.append((page, scan_markdown(page.body)))
-    if convert_links:
-        planner.plan_pages(pages)
+        else:
+            pages.append(page)
+            if is_resource_page(page):
+                resource_pages.append(page)
+    errors += planner.register_resource_pages(resource_pages)
+    if Rule.LINK_TO_EXTERNAL_RESOURCE in options.rules:
+        errors += planner.plan_links(pages)
     if Rule.NAV_ITEM_TO_EXTERNAL_RESOURCE in options.rules:
         try:
             menus = read_menus(site)
@@ -263,5 +277,9 @@ def plan_site(
                 f"{MENUS_PATH}: has YAML comments that rewriting would drop; remove them to convert its items"
             )
         elif menus is not None:
-            planner.plan_menus(menus.menus)
+            rewritten = plan_menus(planner, menus.menus)
+            if rewritten is not None:
+                path = site.path / MENUS_PATH
+                new_text = dump_menus(rewritten)
+                plan.rewrites.append(FileRewrite(MENUS_PATH, path, menus.source.text, new_text, menus.source.newline))
     return plan, errors

@@ -21,6 +21,8 @@ class ResourceAction(StrEnum):
     CREATED = "created"
     WOULD_CREATE = "would_create"
     REUSED = "reused"
+    LOADED = "loaded"  # an external-resource page the site already had, new to the archive DB
+    WOULD_LOAD = "would_load"
     NONE = ""
 
 
@@ -37,6 +39,7 @@ class ReportRow:
     rule: str = ""
     source_path: str = ""
     source_uid: str = ""
+    field: str = ""  # ocw-studio's name of the converted field: markdown, metadata.description, ...
     line: int | None = None
     original: str = ""
     replacement: str = ""
@@ -59,6 +62,7 @@ class SiteOutcome:
     links_converted: int = 0
     nav_items_converted: int = 0
     files_rewritten: int = 0
+    commit: str = ""  # the git commit of the files written, when the site is a git checkout
 
 
 @dataclass
@@ -89,9 +93,12 @@ class ImportReport:
             "links_converted": sum(site.links_converted for site in processed),
             "nav_items_converted": sum(site.nav_items_converted for site in processed),
             "files_rewritten": sum(site.files_rewritten for site in processed),
+            "commits": {site.name: site.commit for site in self.sites if site.commit},
             "resources_created": self.count_actions(ResourceAction.CREATED),
             "resources_would_create": self.count_actions(ResourceAction.WOULD_CREATE),
             "references_to_existing_resources": self.count_actions(ResourceAction.REUSED),
+            "resources_loaded": self.count_actions(ResourceAction.LOADED),
+            "resources_would_load": self.count_actions(ResourceAction.WOULD_LOAD),
             "csv": self.csv_path,
         }
 

@@ -15,7 +15,9 @@ DEFAULT_SITEMAP_DOMAIN = "ocw.mit.edu"
 FILENAME_MAX_LEN = 125
 TITLE_MAX_LEN = 512
 MAX_URL_LEN = 2048
-_SLUG_DROP = re.compile(r"[^a-z0-9]+")
+_SLUG_DROP = re.compile(r"[^\w\s-]")
+_SLUG_SEPARATORS = re.compile(r"[-\s]+")
+UUID_LEN = 36
 _WHITESPACE = re.compile(r"\s+")
 # Escapes that markdown needs in link text but a shortcode title must not show (as ocw-studio unescapes them).
 _TITLE_UNESCAPES = {r"\`": "`", r"\[": "[", r"\]": "]", r"\"": '"'}
@@ -95,16 +97,25 @@ def unescape_link_text(text: str) -> str:
     return text
 
 
-def resource_filename(title: str, resource_uuid: str) -> str:
-    """``<slug of title>_<uuid>``: ASCII, lowercase, no path separators, at most ``FILENAME_MAX_LEN`` long.
+def slugify(value: str) -> str:
+    """Django's ``slugify(value, allow_unicode=True)``, which ocw-studio names content files with: NFKC, lowercase,
+    characters other than word characters, spaces and hyphens dropped, runs of spaces and hyphens made one hyphen,
+    leading and trailing hyphens and underscores stripped (letters outside ASCII stay)."""
+    value = unicodedata.normalize("NFKC", value).lower()
+    value = _SLUG_DROP.sub("", value)
+    return _SLUG_SEPARATORS.sub("-", value).strip("-_")
 
-    The UUID suffix keeps two resources with the same title apart (as ocw-studio does).
+
+def resource_filename(title: str, resource_uuid: str) -> str:
+    """The file name (without ``.md``) ocw-studio gives a new external resource: the slug of ``<title>_<uuid>``.
+
+    The UUID keeps two resources with the same title apart. A name longer than ``FILENAME_MAX_LEN`` loses the middle
+    and keeps its last 36 characters (the UUID), as ocw-studio trims it: ``name[:89] + name[-36:]``.
     """
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii").lower()
-    slug = _SLUG_DROP.sub("-", ascii_title).strip("-")
-    room = FILENAME_MAX_LEN - len(resource_uuid) - 1
-    slug = slug[:room].rstrip("-")
-    return f"{slug}_{resource_uuid}" if slug else resource_uuid
+    filename = slugify(f"{title}_{resource_uuid}")
+    if len(filename) > FILENAME_MAX_LEN:
+        filename = filename[: FILENAME_MAX_LEN - UUID_LEN] + filename[-UUID_LEN:]
+    return filename
 
 
 class UnsafeShortcodeTitle(ValueError):

@@ -1,48 +1,53 @@
-"""Applying a site's plan to its files: rewritten pages and menus, new resource pages; every write atomic."""
+"""Applying a site's plan to its files: rewritten pages, metadata and menus, new resource pages; every write atomic."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ocw_operators.external_resources.fsutil import atomic_write_text, read_text_inside
 from ocw_operators.external_resources.planning import SitePlan
-from ocw_operators.external_resources.sites import (
-    MENUS_PATH,
-    SiteFileError,
-    SiteFolder,
-    dump_menus,
-    resource_page_path,
-    resource_page_text,
-)
+from ocw_operators.external_resources.resource_pages import render_resource_page, resource_page_path
+from ocw_operators.external_resources.sites import SiteFileError
 
 
-def write_site_files(plan: SitePlan) -> int:
-    """Rewrite changed pages and menus, add missing resource pages; every write is atomic. Returns files written."""
-    written = 0
-    for page, body in plan.page_rewrites:
-        _ensure_unchanged(plan.site, page.path, page.relative_path, page.front_matter + page.body)
-        atomic_write_text(page.path, page.text_with_body(body), newline=page.newline)
-        written += 1
-    if plan.menus_rewrite is not None:
-        menus_path = plan.site.path / MENUS_PATH
-        current = read_text_inside(menus_path, plan.site.path)
-        atomic_write_text(menus_path, dump_menus(plan.menus_rewrite), newline=current.newline)
-        written += 1
+def write_site_files(plan: SitePlan) -> list[str]:
+    """Rewrite changed files and add missing resource pages; returns the site-relative paths written.
+
+    A file that no longer holds what was planned from (someone edited it meanwhile) is never overwritten: the
+    site gets an error naming it, after the other files were written, and the next run converts it.
+    """
+    written: list[str] = []
+    changed_meanwhile: list[str] = []
+    for rewrite in plan.rewrites:
+        # Someone may have edited the file since it was planned; never overwrite their change.
+        if read_text_inside(rewrite.path, plan.site.path).text != rewrite.original:
+            changed_meanwhile.append(rewrite.relative_path)
+            continue
+        atomic_write_text(rewrite.path, rewrite.new, newline=rewrite.newline)
+        written.append(rewrite.relative_path)
     for entry in sorted(plan.entries.values(), key=lambda item: item.uuid):
-        if entry.uuid in plan.resource_page_uids:
+        if entry.has_page:
             continue
         path = resource_page_path(plan.site, entry.filename)
         if path.exists() or path.is_symlink():
             continue
-        text = resource_page_text(
-            title=entry.title, uid=entry.uuid, url=entry.url, has_external_license_warning=entry.has_warning
+        text = render_resource_page(
+            uid=entry.uuid,
+            title=entry.title,
+            url=entry.url,
+            has_external_license_warning=entry.has_warning,
+            status=entry.status,
+            wayback_url=entry.wayback_url,
         )
         atomic_write_text(path, text)
-        written += 1
+        written.append(path.relative_to(plan.site.path).as_posix())
+    if changed_meanwhile:
+        raise ChangedMeanwhile(written, changed_meanwhile)
     return written
 
 
-def _ensure_unchanged(site: SiteFolder, path: Path, relative: str, expected: str) -> None:
-    # Someone may have edited the page since it was planned; never overwrite their change.
-    if read_text_inside(path, site.path).text != expected:
-        raise SiteFileError(relative, "changed on disk during the import; rerun to convert it")
+class ChangedMeanwhile(SiteFileError):
+    """Some files changed on disk during the import and were left as they are; the others were written."""
+
+    def __init__(self, written: list[str], paths: list[str]) -> None:
+        super().__init__(", ".join(paths), "changed on disk during the import; rerun to convert it")
+        self.written = written
+        self.paths = paths

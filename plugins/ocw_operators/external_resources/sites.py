@@ -1,16 +1,21 @@
-"""Hugo course sites on disk: what the importer reads and how.
+"""Course sites on disk, in the layout ocw-studio publishes for its ``ocw-course`` starter.
 
-A sites directory holds one folder per site, named by the site's ``name`` (letters, digits, ``.``, ``_``, ``-``)::
+A sites directory holds one folder per site (a checkout of the course's repository, e.g. ``18.06-spring-2010``)::
 
-    <sites_dir>/<site name>/
-        data/website.json            {"name", "short_id", "title", "starter", "published"}
-        config/_default/menus.yaml   {"leftnav": [{"identifier", "name", "url" | "pageRef", "weight", "parent"?}]}
-        content/**/*.md              YAML front matter (``---``; ``uid`` identifies the page) + markdown body
-        content/external-resources/  one page per external resource, written by the importer
+    <sites_dir>/published.txt            optional: the published sites, one folder name or short id per line
+    <sites_dir>/<site>/
+        data/course.json                 site metadata ("sitemetadata"): course_title, course_description,
+                                         primary_course_number, term, year, site_uid[, site_short_id] ...
+        config/_default/menus.yaml       {"leftnav": [{"identifier", "name", "url", "weight", "parent"?}]}
+        content/pages/**/*.md            YAML front matter (content_type, title, uid, the type's fields) + body
+        content/resources/*.md           content_type: resource (description, image_metadata, ...)
+        content/video_galleries/*.md     content_type: video_gallery
+        content/external-resources/*.md  content_type: external-resource (see :mod:`.resource_pages`)
 
-``data/website.json`` mirrors ocw-studio's Website: ``starter`` ``"ocw-course"`` marks a course site (the rules
-apply to course content only) and ``published`` (boolean) marks a published site. A folder without it is not a
-site the importer knows and is skipped and reported. Symlinked folders and files are never followed.
+A folder with ``data/course.json`` is a course site; other folders are skipped and reported. The site's name is
+its folder name (the repository name); its short id is the metadata's ``site_short_id`` when present, else the
+folder name. A site is published when ``published.txt`` names it (by folder name or short id). Symlinked folders
+and files are never followed.
 """
 
 from __future__ import annotations
@@ -18,24 +23,22 @@ from __future__ import annotations
 import json
 import os
 import re
-import tomllib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ocw_operators.external_resources import front_matter
 from ocw_operators.external_resources.fsutil import TextFile, UnsafeFileError, read_text_inside
 
-SITE_METADATA_PATH = "data/website.json"
+SITE_METADATA_PATH = "data/course.json"
+PUBLISHED_LIST = "published.txt"
 MENUS_PATH = "config/_default/menus.yaml"
 CONTENT_DIR = "content"
 RESOURCE_PAGES_DIR = "content/external-resources"
-COURSE_STARTER = "ocw-course"
 SITE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
-_YAML_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?P<data>.*?\n)?---[ \t]*(?:\n|\Z)", re.DOTALL)
-_TOML_FRONT_MATTER = re.compile(r"\A\+\+\+[ \t]*\n(?P<data>.*?\n)?\+\+\+[ \t]*(?:\n|\Z)", re.DOTALL)
 
 
 class SiteFileError(Exception):
@@ -64,30 +67,36 @@ class SiteMetadata:
     name: str
     short_id: str
     title: str
-    starter: str
+    site_uid: str
     published: bool
-
-    @property
-    def is_course(self) -> bool:
-        return self.starter == COURSE_STARTER
+    course_description: str = ""
+    source: TextFile | None = field(default=None, compare=False, repr=False)  # data/course.json as read
 
 
 @dataclass(frozen=True)
 class ContentPage:
     relative_path: str  # e.g. "content/pages/syllabus.md"
     path: Path
-    front_matter: str  # the front matter block exactly as written (kept byte for byte on rewrite)
+    front_matter: str  # the front matter block exactly as written
+    data: dict[str, Any]  # the parsed front matter
     body: str
     uid: str
     newline: str
+    is_yaml: bool = True  # only YAML front matter can be edited in place
+
+    @property
+    def text(self) -> str:
+        return self.front_matter + self.body
+
+    @property
+    def content_type(self) -> str:
+        value = self.data.get("content_type")
+        return value if isinstance(value, str) else ""
 
     @property
     def body_first_line(self) -> int:
         """Line number (1-based) of the body's first line in the file."""
         return self.front_matter.count("\n") + 1
-
-    def text_with_body(self, body: str) -> str:
-        return self.front_matter + body
 
 
 def discover_sites(sites_dir: Path, names: Sequence[str] = ()) -> tuple[list[SiteFolder], list[SkippedSite]]:
@@ -113,27 +122,47 @@ def discover_sites(sites_dir: Path, names: Sequence[str] = ()) -> tuple[list[Sit
     return sites, skipped
 
 
-def read_site_metadata(site: SiteFolder) -> SiteMetadata | None:
-    """The site's ``data/website.json``; None when the folder has none (not a site the importer handles)."""
-    path = site.path / SITE_METADATA_PATH
+def read_published_list(sites_dir: Path) -> frozenset[str] | None:
+    """The names in ``<sites_dir>/published.txt`` (blank lines and ``#`` comments ignored); None without the file."""
+    path = sites_dir / PUBLISHED_LIST
     if not path.exists() and not path.is_symlink():
         return None
-    data = _load_json(site, SITE_METADATA_PATH)
+    try:
+        text = read_text_inside(path, sites_dir).text
+    except (UnsafeFileError, OSError) as error:
+        raise SiteFileError(PUBLISHED_LIST, str(error)) from None
+    return frozenset(name for line in text.splitlines() if (name := line.split("#", 1)[0].strip()))
+
+
+def is_course_site(site: SiteFolder) -> bool:
+    path = site.path / SITE_METADATA_PATH
+    return path.exists() or path.is_symlink()
+
+
+def read_site_metadata(site: SiteFolder, published: frozenset[str] | None = None) -> SiteMetadata | None:
+    """The site's ``data/course.json``; None when the folder has none (not a course site)."""
+    if not is_course_site(site):
+        return None
+    source = _read(site, site.path / SITE_METADATA_PATH, SITE_METADATA_PATH)
+    try:
+        data = json.loads(source.text)
+    except json.JSONDecodeError as error:
+        raise SiteFileError(SITE_METADATA_PATH, f"malformed JSON: {error}") from None
     if not isinstance(data, dict):
         raise SiteFileError(SITE_METADATA_PATH, "expected a JSON object")
-    published = data.get("published", False)
-    if not isinstance(published, bool):
-        raise SiteFileError(SITE_METADATA_PATH, f"'published' must be true or false, not {published!r}")
-    fields = {key: data.get(key, "") for key in ("short_id", "title", "starter")}
-    for key, value in fields.items():
+    values = {key: data.get(key) or "" for key in ("site_short_id", "course_title", "site_uid", "course_description")}
+    for key, value in values.items():
         if not isinstance(value, str):
-            raise SiteFileError(SITE_METADATA_PATH, f"{key!r} must be a string")
+            raise SiteFileError(SITE_METADATA_PATH, f"{key!r} must be a string, not {type(value).__name__}")
+    short_id = values["site_short_id"] or site.name
     return SiteMetadata(
         name=site.name,
-        short_id=fields["short_id"] or site.name,
-        title=fields["title"],
-        starter=fields["starter"],
-        published=published,
+        short_id=short_id,
+        title=values["course_title"],
+        site_uid=values["site_uid"],
+        published=bool(published and (site.name in published or short_id in published)),
+        course_description=values["course_description"],
+        source=source,
     )
 
 
@@ -150,51 +179,44 @@ def iter_content_pages(site: SiteFolder) -> Iterator[ContentPage | SiteFileError
             path = Path(directory) / name
             relative = path.relative_to(site.path).as_posix()
             try:
-                yield _read_page(site, path, relative)
+                yield read_page(site, path, relative)
             except SiteFileError as error:
                 yield error
 
 
-def _read_page(site: SiteFolder, path: Path, relative: str) -> ContentPage:
+def read_page(site: SiteFolder, path: Path, relative: str) -> ContentPage:
     source = _read(site, path, relative)
-    front_matter, data, body = split_front_matter(source.text, relative)
-    uid = data.get("uid", "") if isinstance(data, dict) else ""
+    block, data, body, is_yaml = _split(source.text, relative)
+    uid = data.get("uid", "")
     return ContentPage(
         relative_path=relative,
         path=path,
-        front_matter=front_matter,
+        front_matter=block,
+        data=data,
         body=body,
         uid=str(uid) if uid is not None else "",
         newline=source.newline,
+        is_yaml=is_yaml,
     )
 
 
 def split_front_matter(text: str, relative: str) -> tuple[str, dict[str, Any], str]:
     """``(front matter block as written, parsed front matter, body)``; malformed front matter is an error."""
-    for pattern, parse in ((_YAML_FRONT_MATTER, _parse_yaml_mapping), (_TOML_FRONT_MATTER, tomllib.loads)):
-        match = pattern.match(text)
-        if match:
-            try:
-                data = parse(match["data"] or "")
-            except (yaml.YAMLError, tomllib.TOMLDecodeError, ValueError) as error:
-                raise SiteFileError(relative, f"malformed front matter: {_one_line(error)}") from None
-            return match.group(0), data, text[match.end() :]
-    if text.startswith(("---\n", "+++\n")):
-        raise SiteFileError(relative, "front matter is not closed")
-    return "", {}, text
+    return _split(text, relative)[:3]
 
 
-def _parse_yaml_mapping(data: str) -> dict[str, Any]:
-    parsed = yaml.safe_load(data) if data.strip() else {}
-    if not isinstance(parsed, dict):
-        raise ValueError("front matter is not a mapping")
-    return parsed
+def _split(text: str, relative: str) -> tuple[str, dict[str, Any], str, bool]:
+    try:
+        return front_matter.split_front_matter(text)
+    except front_matter.FrontMatterError as error:
+        raise SiteFileError(relative, str(error)) from None
 
 
 @dataclass(frozen=True)
 class MenusFile:
     menus: dict[str, list[dict[str, Any]]]
     has_comments: bool
+    source: TextFile
 
     @property
     def has_external_items(self) -> bool:
@@ -217,33 +239,17 @@ def read_menus(site: SiteFolder) -> MenusFile | None:
     try:
         data = yaml.safe_load(source.text) if source.text.strip() else {}
     except yaml.YAMLError as error:
-        raise SiteFileError(MENUS_PATH, f"malformed YAML: {_one_line(error)}") from None
+        raise SiteFileError(MENUS_PATH, f"malformed YAML: {front_matter.one_line(error)}") from None
     if not isinstance(data, dict):
         raise SiteFileError(MENUS_PATH, "expected a mapping of menu name to a list of items")
     for menu_name, items in data.items():
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
             raise SiteFileError(MENUS_PATH, f"menu {menu_name!r} must be a list of mappings")
-    return MenusFile(menus=data, has_comments=bool(_YAML_COMMENT.search(source.text)))
+    return MenusFile(menus=data, has_comments=bool(_YAML_COMMENT.search(source.text)), source=source)
 
 
 def dump_menus(menus: dict[str, list[dict[str, Any]]]) -> str:
     return yaml.safe_dump(menus, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1000)
-
-
-def resource_page_path(site: SiteFolder, filename: str) -> Path:
-    return site.path / RESOURCE_PAGES_DIR / f"{filename}.md"
-
-
-def resource_page_text(*, title: str, uid: str, url: str, has_external_license_warning: bool) -> str:
-    """The Hugo page of an external resource, with ocw-studio's metadata fields."""
-    front_matter = {
-        "content_type": "external-resource",
-        "title": title,
-        "uid": uid,
-        "external_url": url,
-        "has_external_license_warning": has_external_license_warning,
-    }
-    return "---\n" + yaml.safe_dump(front_matter, sort_keys=False, allow_unicode=True, width=1000) + "---\n"
 
 
 def _read(site: SiteFolder, path: Path, relative: str) -> TextFile:
@@ -253,15 +259,3 @@ def _read(site: SiteFolder, path: Path, relative: str) -> TextFile:
         raise SiteFileError(relative, str(error)) from None
     except OSError as error:
         raise SiteFileError(relative, f"cannot read: {error.strerror or error}") from None
-
-
-def _load_json(site: SiteFolder, relative: str) -> Any:
-    source = _read(site, site.path / relative, relative)
-    try:
-        return json.loads(source.text)
-    except json.JSONDecodeError as error:
-        raise SiteFileError(relative, f"malformed JSON: {error}") from None
-
-
-def _one_line(error: Exception) -> str:
-    return " ".join(str(error).split())

@@ -30,14 +30,16 @@ class ExternalResourceImportOperator(BaseOperator):
     one site and is looked up by (site, URL) first, with a UUID derived from both for a new one, so a retry or rerun
     reuses it and a rerun after a complete commit changes nothing. Sites whose files cannot be used are reported
     and fail the task at the end (with :class:`AirflowFailException`: bad input does not improve on retry); the
-    other sites are still processed and committed.
+    other sites are still processed and committed. A site that is a git checkout gets one commit for the files the
+    run wrote, by the Variable ``OCW_SITES_GIT_AUTHOR`` (``Name <email>``), pushed only to the remote the Variable
+    ``OCW_SITES_GIT_PUSH_REMOTE`` names.
 
-    :param sites_dir: folder with one Hugo site folder per site (templated); empty: Variable ``OCW_SITES_DIR``.
+    :param sites_dir: folder with one course checkout per folder (templated); empty: Variable ``OCW_SITES_DIR``.
     :param rules: rule names to run (templated; a list or a comma-separated string).
     :param commit: save resources/references and rewrite the site files (templated).
     :param out_csv: write the per-link report to this CSV path on the worker instead of the default (templated).
     :param data_dir: folder for the default report path (templated); empty: Variable ``OCW_DATA_DIR``.
-    :param published_only: skip sites whose metadata is not ``published`` (templated).
+    :param published_only: only the sites ``<sites_dir>/published.txt`` names (templated).
     :param add_external_license_warning: warn for every domain (templated).
     :param no_external_license_warning: warn for no domain (templated; exclusive with the previous one).
     :param sitemap_domain: host that gets no license warning by default (templated); empty: Variable
@@ -134,6 +136,8 @@ class ExternalResourceImportOperator(BaseOperator):
                     ),
                     sitemap_domain=sitemap_domain,
                     site_names=parse_names(self.site_names, "site_names"),
+                    git_author=setting("OCW_SITES_GIT_AUTHOR"),
+                    git_push_remote=setting("OCW_SITES_GIT_PUSH_REMOTE") or "",
                 )
         except ImportOptionsError as error:
             raise AirflowFailException(f"invalid import options: {error}") from None
@@ -143,27 +147,33 @@ class ExternalResourceImportOperator(BaseOperator):
             f"{plural(summary['links_converted'], 'link')} and {plural(summary['nav_items_converted'], 'menu item')}"
         )
         reused = summary["references_to_existing_resources"]
+        loaded = summary["resources_loaded"] if report.commit else summary["resources_would_load"]
         sites = plural(summary["sites_processed"], "site")
         skipped = sum(1 for site in report.sites if site.status is SiteStatus.SKIPPED)
         if skipped or report.errors:
             sites += f" ({skipped} skipped, {len(report.errors)} with errors)"
         if report.commit:
             self.log.info(
-                "Committed the import of %s: converted %s, created %s (existing ones reused for %d), rewrote %s.",
+                "Committed the import of %s: converted %s, created %s (existing ones reused for %d), loaded %s "
+                "the sites already had, rewrote %s.",
                 sites,
                 converted,
                 plural(summary["resources_created"], "external resource"),
                 reused,
+                plural(loaded, "external-resource page"),
                 plural(summary["files_rewritten"], "file"),
             )
+            for site, commit in summary["commits"].items():
+                self.log.info("Committed the files of %s to its git checkout as %s.", site, commit[:12])
         else:
             self.log.info(
-                "Dry run over %s: %s would be converted, creating %s (existing ones reused for %d). "
-                "Nothing was saved and no site file was changed; set Commit to apply it.",
+                "Dry run over %s: %s would be converted, creating %s (existing ones reused for %d) and loading %s "
+                "the sites already have. Nothing was saved and no site file was changed; set Commit to apply it.",
                 sites,
                 converted,
                 plural(summary["resources_would_create"], "external resource"),
                 reused,
+                plural(loaded, "external-resource page"),
             )
         for skipped in report.sites:
             if skipped.status is SiteStatus.SKIPPED:

@@ -36,6 +36,8 @@ def test_help_runs_as_a_module():
         "SITES_DIR",
         "--site",
         "--sitemap-domain",
+        "--git-author",
+        "--git-push-remote",
         "--db-url",
         "--conn-id",
         "link_to_external_resource",
@@ -87,23 +89,23 @@ def test_dry_run_with_csv_then_commit(capsys, sites_dir, archive_db_url, tmp_pat
     out = tmp_path / "links.csv"
     assert main(["--db-url", archive_db_url, *markdown(str(sites_dir), *LINKS, "--out", str(out))]) == EXIT_OK
     printed = capsys.readouterr().out
-    assert "dry run (nothing saved)" in printed and "resources would be created: 15" in printed
+    assert "dry run (nothing saved)" in printed and "resources would be created: 19" in printed
     assert snapshot_files(sites_dir) == before
     assert out.read_text().startswith("site_name,site_short_id,rule,")
 
     # Both rules by default; the DB options may also follow the command.
     assert main(markdown(str(sites_dir), "--commit", "--db-url", archive_db_url)) == EXIT_OK
     printed = capsys.readouterr().out
-    assert "committed" in printed and "resources created: 17" in printed
+    assert "committed" in printed and "resources created: 20" in printed
     assert archive_db_url not in printed  # the DB URL (and any password in it) is never printed
 
 
 def test_site_errors_exit_1_after_processing_the_rest(capsys, sites_dir, archive_db_url):
-    (sites_dir / "6.001-fall-2005" / "data" / "website.json").write_text("{not json")
+    (sites_dir / "6.001-fall-2005" / "data" / "course.json").write_text("{not json")
     code = main(markdown(str(sites_dir), *LINKS, "--commit", "--db-url", archive_db_url))
     assert code == EXIT_SITE_ERRORS
-    assert "ERROR 6.001-fall-2005: data/website.json: malformed JSON" in capsys.readouterr().out
-    assert "resource_link" in (sites_dir / "18.06-spring-2010" / "content" / "_index.md").read_text()
+    assert "ERROR 6.001-fall-2005: data/course.json: malformed JSON" in capsys.readouterr().out
+    assert "resource_link" in (sites_dir / "18.06-spring-2010" / "content" / "pages" / "course-home.md").read_text()
 
 
 def test_unmigrated_database_is_a_clear_error(capsys, sites_dir, tmp_path):
@@ -136,3 +138,34 @@ def test_database_from_a_named_connection_wins_over_the_environment(
     monkeypatch.setenv("OCW_ARCHIVE_DB_URL", f"sqlite:///{tmp_path / 'unmigrated.db'}")
     assert main(["--conn-id", "other_archive", *markdown(str(sites_dir), *MENUS, "--commit")]) == EXIT_OK
     assert "resources created: 4" in capsys.readouterr().out
+
+
+def test_write_site_files_prints_what_would_change_then_writes_and_commits(capsys, sites_dir, archive_db_url):
+    from sqlalchemy import update
+
+    from ocw_operators.db import make_engine, session_scope
+    from ocw_operators.db.models import ExternalResource
+
+    from .git_sites import log, make_checkout
+
+    assert main(["--db-url", archive_db_url, *markdown(str(sites_dir), "--commit")]) == EXIT_OK
+    make_checkout(sites_dir / "18.06-spring-2010")
+    engine = make_engine(archive_db_url)
+    with session_scope(engine) as session:
+        session.execute(update(ExternalResource).where(ExternalResource.site_name == "18.06-spring-2010").values(
+            status="valid"))  # fmt: skip
+    engine.dispose()
+    capsys.readouterr()
+    command = ["--db-url", archive_db_url, "resources", "write-site-files", str(sites_dir)]
+    before = snapshot_files(sites_dir)
+    assert main([*command, "--dry-run", "--site", "18.06-spring-2010"]) == EXIT_OK
+    printed = capsys.readouterr().out
+    assert printed.startswith('{"dry_run": true, "pages_to_change": 17, "pages_written": 0, "commits": {}}')
+    assert snapshot_files(sites_dir) == before
+
+    assert main([*command, "--git-author", "Ops <ops@example.edu>"]) == EXIT_OK
+    assert '"pages_written": 17' in capsys.readouterr().out
+    assert log(sites_dir / "18.06-spring-2010")[0][0] == "Ops <ops@example.edu>"
+    with pytest.raises(SystemExit):
+        main([*command, "--git-author", "nobody"])
+    assert "is not of the form 'Name <email@host>'" in capsys.readouterr().err

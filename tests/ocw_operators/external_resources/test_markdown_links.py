@@ -22,7 +22,7 @@ def _body(relative: str) -> str:
 
 
 def test_course_home_page_links_as_a_renderer_sees_them():
-    body = _body("18.06-spring-2010/content/_index.md")
+    body = _body("18.06-spring-2010/content/pages/course-home.md")
     found = [(link.kind.value, link.destination, link.is_image, link.wraps_image) for link in scan_markdown(body).links]
     assert found == [
         ("inline", "https://math.mit.edu/~gs/linearalgebra/", False, False),
@@ -46,7 +46,7 @@ def test_course_home_page_links_as_a_renderer_sees_them():
 
 
 def test_link_spans_are_exact_source_text():
-    body = _body("18.06-spring-2010/content/_index.md")
+    body = _body("18.06-spring-2010/content/pages/course-home.md")
     spans = [body[link.start : link.end] for link in scan_markdown(body).links]
     assert spans[0] == '[Introduction to Linear Algebra](https://math.mit.edu/~gs/linearalgebra/ "Textbook site")'
     assert spans[2] == r"[Gilbert Strang \[MIT\] homepage](https://math.mit.edu/~gs/)"

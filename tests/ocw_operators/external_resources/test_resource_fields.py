@@ -44,20 +44,27 @@ def test_the_url_key_is_a_fixed_length_digest():
     [
         ("MIT OpenCourseWare", "mit-opencourseware"),
         ("Gilbert Strang [MIT] homepage", "gilbert-strang-mit-homepage"),
-        ("../../etc/passwd", "etc-passwd"),
-        ("\u00dcber Gr\u00f6\u00dfe \u2013 caf\u00e9", "uber-groe-cafe"),
-        ("日本語", ""),
+        ("Lecture 1: Vectors (PDF)", "lecture-1-vectors-pdf"),
+        ("snake_case  and -- dashes", "snake_case-and-dashes"),
+        ("../../etc/passwd", "etcpasswd"),
+        # Django's slugify(allow_unicode=True): letters outside ASCII stay, other symbols go.
+        ("\u00dcber Gr\u00f6\u00dfe \u2013 caf\u00e9", "\u00fcber-gr\u00f6\u00dfe-caf\u00e9"),
+        ("日本語", "日本語"),
+        ("\u2013 \u2014", ""),
     ],
 )
-def test_filename_is_a_safe_slug_plus_the_uuid(title, slug):
+def test_filename_is_ocw_studios_slug_of_title_and_uuid(title, slug):
     new_uuid = resource_uuid("site", "https://x.org")
     assert resource_filename(title, new_uuid) == (f"{slug}_{new_uuid}" if slug else new_uuid)
+    assert "/" not in resource_filename(title, new_uuid)
 
 
-def test_filename_is_capped_and_keeps_the_uuid():
+def test_a_long_filename_loses_its_middle_and_keeps_the_uuid_as_ocw_studio_trims_it():
     new_uuid = resource_uuid("site", "https://x.org")
     name = resource_filename("word " * 100, new_uuid)
-    assert len(name) <= FILENAME_MAX_LEN and name.endswith("_" + new_uuid) and "/" not in name
+    # slugify("word word ... word_<uuid>")[:89] + the last 36 characters: the separating "_" is trimmed away too.
+    assert name == ("word-" * 18)[:89] + new_uuid
+    assert len(name) == FILENAME_MAX_LEN
 
 
 def test_title_drops_markdown_escapes_and_line_breaks():

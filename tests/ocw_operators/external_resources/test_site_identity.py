@@ -82,7 +82,7 @@ def test_a_fragment_makes_another_resource_and_each_site_its_own(archive_engine,
         ("b-course", "[x](https://x.org/p)\n"),
     ):
         (sites / site / "data").mkdir(parents=True)
-        (sites / site / "data" / "website.json").write_text('{"starter": "ocw-course", "published": true}')
+        (sites / site / "data" / "course.json").write_text('{"course_title": "A course", "title": "Course Metadata"}')
         (sites / site / "content").mkdir()
         (sites / site / "content" / "_index.md").write_text(body)
     run(archive_engine, sites, rules=("link_to_external_resource",))

@@ -100,14 +100,16 @@ class ExternalResource(TimestampMixin, Base):
 
 
 class ReferenceSourceKind(StrEnum):
-    PAGE = "page"
-    MENU = "menu"
+    PAGE = "page"  # a content file: its body or one of its front matter fields
+    MENU = "menu"  # config/_default/menus.yaml
+    METADATA = "metadata"  # data/course.json (the course description)
 
 
 class ExternalResourceReference(TimestampMixin, Base):
-    """One row per (resource, site, source file): a page under ``content/`` or the site's navigation menu file
-    (written by the markdown import). ``site_name`` is the resource's own site: a page names only its site's
-    resources, so the same URL on pages of two courses is two resources with a reference each."""
+    """One row per (resource, site, source file): a page under ``content/``, the site's navigation menu file or its
+    metadata file ``data/course.json`` (written by the markdown import). ``site_name`` is the resource's own site: a
+    page names only its site's resources, so the same URL on pages of two courses is two resources with a reference
+    each."""
 
     __tablename__ = "external_resource_reference"
     __table_args__ = (UniqueConstraint("resource_id", "site_name", "source_path"),)
