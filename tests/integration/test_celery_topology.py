@@ -93,7 +93,10 @@ def test_weekly_link_check_runs_on_both_workers_and_stores_statuses(
 
     assert run["state"] == "success"
     instances = celery_cluster.task_instances(link_check_dag, run_id)
-    assert {ti["state"] for ti in instances} == {"success"}
+    # The site-files write-back is skipped: this cluster has no OCW_SITES_DIR.
+    states = {ti["task_id"]: ti["state"] for ti in instances if ti["task_id"] != "check_batch"}
+    assert states == {"list_batches": "success", "summarize": "success", "write_site_files": "skipped"}
+    assert {ti["state"] for ti in instances if ti["task_id"] == "check_batch"} == {"success"}
     batches = [ti for ti in instances if ti["task_id"] == "check_batch"]
     assert len(batches) == math.ceil(len(expected) / 100)
     assert all(ti["rendered_map_index"].startswith("resources ") for ti in batches)

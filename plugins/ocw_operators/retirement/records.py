@@ -114,4 +114,6 @@ def _flag(record: CourseRetirement, flag: DSpaceFlag, reason: str) -> str:
     record.dspace_flag = flag
     record.dspace_flagged_at = state.now()
     record.dspace_flag_reason = reason
+    record.dspace_flag_acknowledged_by = ""
+    record.dspace_flag_acknowledged_at = None
     return reason

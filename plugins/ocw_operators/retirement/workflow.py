@@ -35,6 +35,8 @@ def finish_workflow_deposit(engine: Engine, cms: HandleSink, course_id: str, han
         dspace_flag=None,
         dspace_flagged_at=None,
         dspace_flag_reason="",
+        dspace_flag_acknowledged_by="",
+        dspace_flag_acknowledged_at=None,
     )
     set_cms_handle(engine, cms, course_id)
     return complete(engine, course_id)

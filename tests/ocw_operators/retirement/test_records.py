@@ -76,6 +76,23 @@ def test_flags_are_set_once_and_never_move_the_state(env, records):
     assert cms.built == 0, "flagging never needs the CMS"
 
 
+def test_a_new_flag_clears_an_operators_acknowledgement_of_the_previous_one(env, records):
+    retirements, _ = records
+    engine = env.engine
+    record_deposit(engine, "history/b", handle="1721.1/2", deposited_at=DEPOSITED_AT)
+    retirements.mark_missing("history/b", waited=dt.timedelta(days=21))
+    acknowledged_at = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
+    state.update(
+        engine, "history/b", dspace_flag_acknowledged_by="curator", dspace_flag_acknowledged_at=acknowledged_at
+    )
+
+    retirements.mark_withdrawn("history/b", "1721.1/2", expunged=True)
+
+    record = state.load(engine, "history/b")
+    assert record.dspace_flag == DSpaceFlag.EXPUNGED
+    assert (record.dspace_flag_acknowledged_by, record.dspace_flag_acknowledged_at) == ("", None)
+
+
 def test_a_flag_for_another_handle_is_ignored(env, records):
     retirements, _ = records
     record_deposit(env.engine, "history/a", handle="1721.1/1", deposited_at=DEPOSITED_AT)

@@ -84,6 +84,9 @@ class CourseRetirement(TimestampMixin, Base):
     dspace_flag: Mapped[str | None] = mapped_column(String(16), index=True)
     dspace_flagged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     dspace_flag_reason: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    # An operator's acknowledgement (Archive → Retirements); a new flag clears it, the flag itself stays visible.
+    dspace_flag_acknowledged_by: Mapped[str] = mapped_column(String(250), nullable=False, default="", server_default="")
+    dspace_flag_acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     def __repr__(self) -> str:
         return f"<CourseRetirement {self.course_id} {self.state} {self.dspace_handle}>"
