@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
+import functools
 
 import pytest
 from airflow.sdk.exceptions import AirflowException
 
 from ocw_operators.hooks.archive_db import ArchiveDbHook
+from tests.connections import define_connection
 
 PASSWORD = "arch1ve-Pa55-d0-not-leak"
 
 
-def set_connection(monkeypatch, **fields) -> None:
-    monkeypatch.setenv("AIRFLOW_CONN_OCW_ARCHIVE_DB", json.dumps({"conn_type": "ocw_archive_db", **fields}))
+set_connection = functools.partial(define_connection, conn_id="ocw_archive_db", conn_type="ocw_archive_db")
 
 
 def test_the_password_field_completes_a_url_without_one(monkeypatch):

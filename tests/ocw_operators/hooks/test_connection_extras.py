@@ -18,6 +18,7 @@ from ocw_operators.hooks.dspace_oai import DSpaceOaiHook
 from ocw_operators.hooks.dspace_sword import DSpaceSwordHook
 from ocw_operators.hooks.ocw_cms import OcwCmsHook
 from ocw_operators.hooks.wayback import WaybackHook
+from tests.connections import define_connection
 
 COLLECTIONS = {"history": "1721.1/33971"}
 FILE_COLLECTIONS = {"physics": "1721.1/33972"}
@@ -105,8 +106,7 @@ def extras(request, tmp_path, monkeypatch):
 
 
 def set_connection(monkeypatch, conn_id: str, conn_type: str, extra: dict, **fields) -> None:
-    connection = {"conn_type": conn_type, "extra": extra, **fields}
-    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(connection))
+    define_connection(monkeypatch, conn_id, conn_type, extra=extra, **fields)
 
 
 def assert_session_from_form(session) -> None:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
+import functools
 
 import pytest
 from airflow.sdk.exceptions import AirflowException
 
 from ocw_operators.hooks.dspace_oai import DSpaceOaiHook
+from tests.connections import define_connection
 from tests.ocw_operators.oai.support import OCW_SET, add_courses, start_oai_sandbox
 
-
-def set_connection(monkeypatch, **fields) -> None:
-    monkeypatch.setenv("AIRFLOW_CONN_DSPACE_OAI_DEFAULT", json.dumps({"conn_type": "dspace_oai", **fields}))
+set_connection = functools.partial(define_connection, conn_id="dspace_oai_default", conn_type="dspace_oai")
 
 
 def test_the_connection_is_read_lazily(monkeypatch):

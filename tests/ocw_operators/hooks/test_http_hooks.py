@@ -27,6 +27,7 @@ from ocw_operators.hooks.dspace_sword import DSpaceSwordHook
 from ocw_operators.hooks.http_base import transport_from_extra
 from ocw_operators.hooks.ocw_cms import OcwCmsHook
 from ocw_operators.hooks.wayback import WaybackHook
+from tests.connections import define_connection
 
 HTTP_HOOKS = [OcwCmsHook, DSpaceSwordHook, DSpaceOaiHook, WaybackHook]
 LOGIN, PASSWORD = "archive-engine", "conn-Pa55word-n0t-a-header"
@@ -47,8 +48,15 @@ def form_of(hook_class):
 
 
 def set_connection(monkeypatch, hook_class, host: str, extra: dict) -> None:
-    connection = {"conn_type": hook_class.conn_type, "host": host, "login": LOGIN, "password": PASSWORD, "extra": extra}
-    monkeypatch.setenv(f"AIRFLOW_CONN_{hook_class.default_conn_name.upper()}", json.dumps(connection))
+    define_connection(
+        monkeypatch,
+        hook_class.default_conn_name,
+        hook_class.conn_type,
+        host=host,
+        login=LOGIN,
+        password=PASSWORD,
+        extra=extra,
+    )
 
 
 class _Recorder(BaseHTTPRequestHandler):

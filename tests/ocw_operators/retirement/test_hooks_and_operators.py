@@ -17,6 +17,7 @@ from ocw_operators.params import parse_flag, parse_names
 from ocw_operators.retirement import state
 from ocw_sandbox.cms import SandboxResource
 from ocw_sandbox.control import inject_fault
+from tests.connections import define_connection
 from tests.ocw_operators import task_log
 from tests.ocw_operators.retirement.sandbox_env import (
     CMS_PASSWORD,
@@ -29,14 +30,16 @@ from tests.ocw_operators.retirement.sandbox_env import (
 
 
 def sword_conn(monkeypatch, host, **extra):
-    monkeypatch.setenv("AIRFLOW_CONN_DSPACE_SWORD_DEFAULT", json.dumps(
-        {"conn_type": "dspace_sword", "host": host, "login": SWORD_USER, "password": SWORD_PASSWORD,
-         "extra": {"collections": COLLECTIONS, "read_timeout": 10, **extra}}))  # fmt: skip
+    extra = {"collections": COLLECTIONS, "read_timeout": 10, **extra}
+    define_connection(
+        monkeypatch, "dspace_sword_default", "dspace_sword", host=host, login=SWORD_USER, password=SWORD_PASSWORD,
+        extra=extra,
+    )  # fmt: skip
 
 
 def cms_conn(monkeypatch, host, password=CMS_PASSWORD, **extra):
-    monkeypatch.setenv("AIRFLOW_CONN_OCW_CMS_DEFAULT", json.dumps(
-        {"conn_type": "ocw_cms", "host": host, "login": CMS_USER, "password": password, "extra": extra}))  # fmt: skip
+    define_connection(monkeypatch, "ocw_cms_default", "ocw_cms", host=host, login=CMS_USER, password=password,
+                      extra=extra)  # fmt: skip
 
 
 @pytest.fixture
