@@ -36,7 +36,7 @@ from airflow.sdk import DAG, CronTriggerTimetable, Param
 
 from ocw_operators.assets import EXTERNAL_RESOURCES_CHECKED
 from ocw_operators.dag_defaults import DAG_TIMEZONE, START_DATE, dag_doc, task_defaults
-from ocw_operators.operators.external_resources import (
+from ocw_operators.operators.external_resource_check import (
     CheckExternalResourcesOperator,
     ListResourceBatchesOperator,
     SummarizeLinkCheckOperator,

@@ -46,7 +46,10 @@ from airflow.sdk import DAG, Param
 
 from ocw_operators.dag_defaults import START_DATE, task_defaults
 from ocw_operators.external_resources.options import Rule
-from ocw_operators.operators.resource_import import ExternalResourceImportOperator, ExternalResourcesAnnounceOperator
+from ocw_operators.operators.external_resource_import import (
+    ExternalResourceImportOperator,
+    ExternalResourcesAnnounceOperator,
+)
 
 RULES = [rule.value for rule in Rule]
 RULE_NAMES = {

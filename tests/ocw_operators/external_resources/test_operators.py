@@ -9,7 +9,10 @@ import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
 from ocw_operators.assets import EXTERNAL_RESOURCES_CREATED
-from ocw_operators.operators.resource_import import ExternalResourceImportOperator, ExternalResourcesAnnounceOperator
+from ocw_operators.operators.external_resource_import import (
+    ExternalResourceImportOperator,
+    ExternalResourcesAnnounceOperator,
+)
 
 
 class _OutletEvents(dict):

@@ -1,6 +1,6 @@
 import pytest
 
-from ocw_operators.operators.external_resources import MAX_MAPPED_BATCHES, batch_size_for
+from ocw_operators.operators.external_resource_check import MAX_MAPPED_BATCHES, batch_size_for
 from ocw_operators.params import parse_names
 
 
@@ -26,7 +26,7 @@ def test_batch_size_comes_from_the_variable(monkeypatch, archive_db_conn, archiv
     from ocw_operators.db.engine import session_scope
     from ocw_operators.external_resources.file_import import ResourceRecord, import_records
     from ocw_operators.external_resources.identity import resource_uuid
-    from ocw_operators.operators.external_resources import ListResourceBatchesOperator
+    from ocw_operators.operators.external_resource_check import ListResourceBatchesOperator
 
     urls = [f"https://example.org/{n}" for n in range(7)]
     with session_scope(archive_engine) as session:
