@@ -58,7 +58,6 @@ def test_a_wrong_password_or_no_login_is_refused_and_nothing_is_kept(mail_server
         client.ehlo()
         code, _ = client.docmd("AUTH", "PLAIN " + _plain("mailer", "wrong"))
         assert code == 535
-    with smtplib.SMTP("127.0.0.1", smtp_port, timeout=5) as client:
-        with pytest.raises(smtplib.SMTPException):
-            client.send_message(_message("no login"))
+    with smtplib.SMTP("127.0.0.1", smtp_port, timeout=5) as client, pytest.raises(smtplib.SMTPException):
+        client.send_message(_message("no login"))
     assert mailbox.messages() == []
