@@ -319,3 +319,26 @@ def mail_sandbox(sandbox_runtime, tmp_path, monkeypatch) -> MailSandbox:
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", mail.conn_json())
     monkeypatch.setenv("AIRFLOW_VAR_ALERT_EMAIL_RECIPIENTS", ALERT_TEST_RECIPIENTS)
     return mail
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _dag_test_runs_without_deadlines():
+    """Airflow 3.3.2's ``dag.test()`` cannot finish a successful run of a DAG that has a deadline: it serializes
+    the DAG without the metadata DB, so its deadline alerts never get ids, and pruning them when the run succeeds
+    fails (``'dict' object has no attribute 'hex'`` in ``DeadlineAlertModel.get_by_id``). The scheduler reads the
+    ids from the DB and is not affected. So ``dag.test()`` runs here without the deadline; deadlines are tested in
+    tests/ocw_operators/alerts/test_deadlines.py and by the DAG policy test."""
+    from airflow.sdk import DAG
+
+    original = DAG.test
+
+    def test_without_deadline(self, *args, **kwargs):
+        deadline, self.deadline = self.deadline, None
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            self.deadline = deadline
+
+    DAG.test = test_without_deadline
+    yield
+    DAG.test = original

@@ -43,7 +43,7 @@ DEADLINES: Mapping[str, DeadlinePolicy] = {
     "external_resource_check": DeadlinePolicy(6, False, "finished within {hours:g} h of being queued"),
     # The 18:00 load must be done before staff arrive: 06:00 local, 12 h after its scheduled time (the logical
     # date of a CronTriggerTimetable run). On the nights the clocks change this is 05:00 or 07:00 local.
-    "tivoli_nightly_load": DeadlinePolicy(12, True, "finished {hours:g} h after its 18:00 schedule time (06:00)"),
+    "tivoli_nightly_load": DeadlinePolicy(12, True, "finished {hours:g} h after its 18:00 start time (06:00 local)"),
     "dspace_oai_harvest": DeadlinePolicy(2, False, "finished within {hours:g} h of being queued"),
     "ocw_course_retirement": DeadlinePolicy(6, False, "finished within {hours:g} h of being queued"),
     "tivoli_dropbox_prep": DeadlinePolicy(1, False, "finished within {hours:g} h (before the next hourly run)"),
