@@ -7,13 +7,14 @@ Nothing here raises for a missing recipient list: an unset Variable means "no ma
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import Any
 
-from airflow.providers.http.hooks.http import HttpHook
+import requests
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+from airflow.sdk import BaseHook
+from airflow.sdk.log import mask_secret
 
 from ocw_operators.alerts.messages import Email, Link
 from ocw_operators.settings import setting
@@ -21,6 +22,7 @@ from ocw_operators.settings import setting
 log = logging.getLogger(__name__)
 
 SMTP_CONN_ID = "smtp_default"
+WEBHOOK_TIMEOUT_S = 15
 
 
 def alert_recipients() -> list[str]:
@@ -46,15 +48,31 @@ def webhook_payload(email: Email, kind: str, facts: dict[str, Any], links: list[
             "links": [{"label": x.label, "url": x.url} for x in links]}  # fmt: skip
 
 
+class WebhookError(RuntimeError):
+    """The webhook did not take the alert; the message never contains its URL (a webhook URL is a credential)."""
+
+
+def webhook_url(conn_id: str) -> str:
+    """The Connection's URL: its host when that is a whole URL (``https://hooks.slack.com/services/...``), else
+    ``<schema or https>://<host>[:<port>]`` followed by the extra field ``path``."""
+    conn = BaseHook.get_connection(conn_id)
+    host = (conn.host or "").strip()
+    if "://" in host:
+        return host
+    port = f":{conn.port}" if conn.port else ""
+    return f"{conn.schema or 'https'}://{host}{port}{conn.extra_dejson.get('path', '')}"
+
+
 def post_webhook(conn_id: str, payload: dict[str, Any]) -> None:
-    """POST ``payload`` to the Connection's URL (host, plus schema/port/path as an HTTP Connection has them)."""
-    hook = HttpHook(method="POST", http_conn_id=conn_id)
-    hook.run(
-        endpoint=None,
-        data=json.dumps(payload),
-        headers={"Content-Type": "application/json"},
-        extra_options={"timeout": 15},
-    )
+    """POST ``payload`` as JSON to the webhook Connection's URL (masked in logs, never in an error message)."""
+    url = webhook_url(conn_id)
+    mask_secret(url)
+    try:
+        response = requests.post(url, json=payload, timeout=WEBHOOK_TIMEOUT_S)
+    except requests.RequestException as error:
+        raise WebhookError(f"webhook Connection {conn_id}: {type(error).__name__}") from None
+    if response.status_code >= 300:
+        raise WebhookError(f"webhook Connection {conn_id} answered HTTP {response.status_code}")
 
 
 def deliver(email: Email, *, kind: str, facts: dict[str, Any] | None = None, links: list[Link] | None = None) -> int:
@@ -83,7 +101,7 @@ def deliver(email: Email, *, kind: str, facts: dict[str, Any] | None = None, lin
             sent += 1
             log.info("Alert posted to the webhook Connection %s", webhook)
         except Exception as error:
-            log.error("Alert webhook %s failed: %s", webhook, type(error).__name__)
+            log.error("Alert webhook failed: %s", error if isinstance(error, WebhookError) else type(error).__name__)
             failure = error
     if not sent and failure is not None:
         raise failure
