@@ -178,7 +178,7 @@ def _listening_sockets(launch: Launch) -> dict[int, set[str]]:
 def test_every_listening_socket_of_the_process_tree_is_loopback(launch):
     sockets = _listening_sockets(launch)
     # The API server, the one log server, and the sandbox: everything make run serves.
-    assert {8080, 8793, 8701, 8702, 8703, 8704, 8710, 8729} <= set(sockets), sockets
+    assert {8080, 8793, 8701, 8702, 8703, 8704, 8705, 8706, 8710, 8729} <= set(sockets), sockets
     exposed = {port: addresses for port, addresses in sockets.items() if not addresses <= LOOPBACK_ADDRESSES}
     assert exposed == {}, f"listening beyond loopback: {exposed}"
 

@@ -61,3 +61,10 @@ def test_a_wrong_password_or_no_login_is_refused_and_nothing_is_kept(mail_server
     with smtplib.SMTP("127.0.0.1", smtp_port, timeout=5) as client, pytest.raises(smtplib.SMTPException):
         client.send_message(_message("no login"))
     assert mailbox.messages() == []
+
+
+def test_make_run_names_the_mailbox_page_the_sandbox_serves():
+    from ocw_sandbox.demo import PORTS
+    from scripts.run_local import SANDBOX_MAILBOX_URL
+
+    assert f"http://127.0.0.1:{PORTS['mail']}/" == SANDBOX_MAILBOX_URL
