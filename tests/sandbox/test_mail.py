@@ -68,3 +68,25 @@ def test_make_run_names_the_mailbox_page_the_sandbox_serves():
     from scripts.run_local import SANDBOX_MAILBOX_URL
 
     assert f"http://127.0.0.1:{PORTS['mail']}/" == SANDBOX_MAILBOX_URL
+
+
+def test_the_mail_service_runs_from_the_command_line(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "ocw_sandbox", "mail", "--mail-dir", str(tmp_path / "mail"),
+               "--login", "mailer", "--password", "mail-secret"]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    try:
+        announced = json.loads(process.stdout.readline())
+        with smtplib.SMTP("127.0.0.1", announced["smtp_port"], timeout=5) as client:
+            client.login("mailer", "mail-secret")
+            client.send_message(_message("from the command line"))
+        listing = requests.get(f"{announced['page']}messages.json", timeout=5).json()["messages"]
+        assert [m["subject"] for m in listing] == ["from the command line"]
+        assert (tmp_path / "mail" / "1.eml").is_file()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -44,8 +44,13 @@ def webhook_payload(email: Email, kind: str, facts: dict[str, Any], links: list[
         *(f"{key}: {value}" for key, value in facts.items()),
         *(f"{x.label}: {x.url}" for x in links),
     ]
-    return {"text": "\n".join(lines), "kind": kind, "subject": email.subject, **{"facts": facts},
-            "links": [{"label": x.label, "url": x.url} for x in links]}  # fmt: skip
+    return {
+        "text": "\n".join(lines),
+        "kind": kind,
+        "subject": email.subject,
+        "facts": facts,
+        "links": [{"label": link.label, "url": link.url} for link in links],
+    }
 
 
 class WebhookError(RuntimeError):
