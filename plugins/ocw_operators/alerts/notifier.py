@@ -32,7 +32,8 @@ def failure_report(context: Any) -> FailureReport:
     base = ui_base_url()
     map_index = getattr(ti, "map_index", -1)
     map_index = -1 if map_index is None else map_index
-    log_url = task_log_url(base, ti.dag_id, ti.run_id, ti.task_id, map_index)
+    # The TaskInstance's own log_url (the UI's task page at this try) when it has one, else the same page built here.
+    log_url = getattr(ti, "log_url", None) or task_log_url(base, ti.dag_id, ti.run_id, ti.task_id, map_index)
     task = context.get("task") or getattr(ti, "task", None)
     retries = getattr(task, "retries", 0) or 0
     dag_run = context.get("dag_run")
