@@ -7,7 +7,6 @@ that recovers sends nothing and a task that fails three times sends one message.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from airflow.sdk import BaseNotifier
@@ -22,8 +21,6 @@ from ocw_operators.alerts.messages import (
     ui_base_url,
 )
 from ocw_operators.alerts.sending import deliver
-
-log = logging.getLogger(__name__)
 
 
 def failure_report(context: Any) -> FailureReport:

@@ -122,3 +122,19 @@ def test_without_recipients_nothing_is_sent_and_the_task_state_is_unchanged(
 
 def test_the_notifier_is_recognised_in_a_callback_list():
     assert notifies_failures([print, ArchiveFailureNotifier()]) and not notifies_failures(print)
+
+
+def test_a_mapped_task_is_named_with_its_index_and_linked_to_its_page():
+    from types import SimpleNamespace
+
+    from ocw_operators.alerts.messages import render_failure
+    from ocw_operators.alerts.notifier import failure_report
+
+    ti = SimpleNamespace(dag_id="external_resource_check", run_id="manual__1", task_id="check_batch", map_index=7,
+                         try_number=4, task=SimpleNamespace(retries=3))  # fmt: skip
+    report = failure_report({"ti": ti, "exception": ValueError("boom")})
+    email = render_failure(report)
+    assert email.subject == "[ocw-archive] Failed: external_resource_check / check_batch[7] (manual__1)"
+    assert "http://localhost:8080/dags/external_resource_check/runs/manual__1/tasks/check_batch/mapped/7" in email.html
+    assert "http://localhost:8080/archive/links" in email.html and "4 of 4" in email.html
+    assert "ValueError: boom" in email.html
