@@ -39,12 +39,14 @@ import datetime as dt
 
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 
+from ocw_operators.alerts.deadlines import deadline_for
 from ocw_operators.dag_defaults import DAG_TIMEZONE, START_DATE, dag_doc, task_defaults
 from ocw_operators.operators.dspace_oai import DSpaceOaiHarvestOperator, DSpaceOaiReconcileOperator
 
 with DAG(
     dag_id="dspace_oai_harvest",
     schedule=CronDataIntervalTimetable("0 2 * * *", timezone=DAG_TIMEZONE),
+    deadline=deadline_for("dspace_oai_harvest"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

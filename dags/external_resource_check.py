@@ -34,6 +34,7 @@ import datetime as dt
 
 from airflow.sdk import DAG, CronTriggerTimetable, Param
 
+from ocw_operators.alerts.deadlines import deadline_for
 from ocw_operators.assets import EXTERNAL_RESOURCES_CHECKED
 from ocw_operators.dag_defaults import DAG_TIMEZONE, START_DATE, dag_doc, task_defaults
 from ocw_operators.operators.external_resource_check import (
@@ -46,6 +47,7 @@ from ocw_operators.operators.site_files import WriteSiteFilesOperator
 with DAG(
     dag_id="external_resource_check",
     schedule=CronTriggerTimetable("0 4 * * 1", timezone=DAG_TIMEZONE),
+    deadline=deadline_for("external_resource_check"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

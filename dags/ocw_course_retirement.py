@@ -45,6 +45,7 @@ import datetime as dt
 
 from airflow.sdk import DAG, CronTriggerTimetable, Param, task_group
 
+from ocw_operators.alerts.deadlines import deadline_for
 from ocw_operators.dag_defaults import DAG_TIMEZONE, START_DATE, dag_doc, task_defaults
 from ocw_operators.operators.retirement import (
     BuildCourseSipOperator,
@@ -63,6 +64,7 @@ DRY_RUN = "{{ params.dry_run }}"
 with DAG(
     dag_id="ocw_course_retirement",
     schedule=CronTriggerTimetable("0 * * * *", timezone=DAG_TIMEZONE),
+    deadline=deadline_for("ocw_course_retirement"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

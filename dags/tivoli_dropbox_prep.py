@@ -35,12 +35,14 @@ import datetime as dt
 
 from airflow.sdk import CronTriggerTimetable, dag
 
+from ocw_operators.alerts.deadlines import deadline_for
 from ocw_operators.dag_defaults import DAG_TIMEZONE, START_DATE, dag_doc, task_defaults
 from ocw_operators.operators.tivoli import TivoliDropboxPrepOperator
 
 
 @dag(
     schedule=CronTriggerTimetable("0 7-17 * * *", timezone=DAG_TIMEZONE),
+    deadline=deadline_for("tivoli_dropbox_prep"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

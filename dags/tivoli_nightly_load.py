@@ -29,12 +29,14 @@ import datetime as dt
 
 from airflow.sdk import CronTriggerTimetable, dag
 
+from ocw_operators.alerts.deadlines import deadline_for
 from ocw_operators.dag_defaults import DAG_TIMEZONE, START_DATE, dag_doc, task_defaults
 from ocw_operators.operators.tivoli import TivoliNightlyLoadOperator
 
 
 @dag(
     schedule=CronTriggerTimetable("0 18 * * *", timezone=DAG_TIMEZONE),
+    deadline=deadline_for("tivoli_nightly_load"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

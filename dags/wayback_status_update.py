@@ -30,6 +30,7 @@ import datetime as dt
 
 from airflow.sdk import DAG, CronTriggerTimetable, Param
 
+from ocw_operators.alerts.deadlines import deadline_for
 from ocw_operators.dag_defaults import DAG_TIMEZONE, START_DATE, dag_doc, task_defaults
 from ocw_operators.operators.site_files import WriteSiteFilesOperator
 from ocw_operators.operators.wayback import WaybackStatusUpdateOperator
@@ -38,6 +39,7 @@ with DAG(
     dag_id="wayback_status_update",
     doc_md=dag_doc(__doc__),
     schedule=CronTriggerTimetable("0 */6 * * *", timezone=DAG_TIMEZONE),
+    deadline=deadline_for("wayback_status_update"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

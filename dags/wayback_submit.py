@@ -34,6 +34,7 @@ import datetime as dt
 
 from airflow.sdk import DAG, Param
 
+from ocw_operators.alerts.deadlines import deadline_for
 from ocw_operators.assets import EXTERNAL_RESOURCES_CHECKED, EXTERNAL_RESOURCES_CREATED
 from ocw_operators.dag_defaults import START_DATE, task_defaults
 from ocw_operators.operators.site_files import WriteSiteFilesOperator
@@ -43,6 +44,7 @@ with DAG(
     dag_id="wayback_submit",
     doc_md=__doc__,
     schedule=EXTERNAL_RESOURCES_CHECKED | EXTERNAL_RESOURCES_CREATED,
+    deadline=deadline_for("wayback_submit"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

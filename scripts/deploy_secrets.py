@@ -35,7 +35,13 @@ ARCHIVE_DB_CONNECTION = "archive_db_connection.json"
 ADMIN_PASSWORDS = "simple_auth_manager_passwords.json"
 REQUIRED_FILES = [FERNET_KEY, JWT_SECRET, API_SECRET_KEY, POSTGRES_PASSWORD, SQL_ALCHEMY_CONN, ARCHIVE_DB_CONNECTION]
 # The Connections the DAGs read (ocw_archive_db is created by the init service from the generated password).
-PRODUCTION_CONNECTIONS = ["dspace_sword_default", "dspace_oai_default", "ocw_cms_default", "wayback_default"]
+PRODUCTION_CONNECTIONS = [
+    "dspace_sword_default",
+    "dspace_oai_default",
+    "ocw_cms_default",
+    "wayback_default",
+    "smtp_default",  # failure, deadline and digest mail
+]
 
 
 def new_fernet_key() -> str:

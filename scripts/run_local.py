@@ -498,8 +498,13 @@ def banner(layout: Layout) -> str:
         f"\nAirflow is ready on {layout.local_url}/ ({where}).\n"
         f"Log in as 'admin' with the password {password} (stored in {passwords}).\n"
         "DAGs start paused: unpause one in the UI and trigger it. Ctrl-C stops Airflow and the sandbox.\n"
+        f"Alert mail (failures, late runs, the daily digest) goes to the sandbox mailbox: {SANDBOX_MAILBOX_URL}\n"
         f"CLI: AIRFLOW_HOME={layout.airflow_home} {Path(sys.executable).parent / 'airflow'} dags list\n"
     )
+
+
+# The sandbox's received-mail page (ocw_sandbox.demo.PORTS["mail"]): alerts end up there.
+SANDBOX_MAILBOX_URL = "http://127.0.0.1:8706/"
 
 
 def main(argv: list[str] | None = None) -> int:

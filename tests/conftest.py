@@ -276,3 +276,69 @@ def sandbox(sandbox_runtime, tmp_path):
     from tests.ocw_operators.retirement.sandbox_env import start_sandbox
 
     return start_sandbox(sandbox_runtime, tmp_path)
+
+
+# --- the sandbox mail server (ocw_sandbox.mail) and the alert Connection/Variable pointing at it -----------------
+
+MAIL_TEST_LOGIN, MAIL_TEST_PASSWORD = "sandbox-mailer", "sandbox-mail-password-5c1e"
+ALERT_TEST_RECIPIENTS = "archive-operators@example.edu, on-call@example.edu"
+
+
+class MailSandbox:
+    """A sandbox SMTP server and its mailbox; ``messages()`` parses what it received."""
+
+    def __init__(self, runtime, directory: Path) -> None:
+        from ocw_sandbox.mail import Mailbox, make_mail_app, smtp_protocol_factory
+
+        self.mailbox = Mailbox(directory)
+        self.smtp_port = runtime.serve_protocol(
+            smtp_protocol_factory(self.mailbox, MAIL_TEST_LOGIN, MAIL_TEST_PASSWORD)
+        )
+        self.page_url = f"http://127.0.0.1:{runtime.serve(make_mail_app(self.mailbox))}"
+
+    def conn_json(self) -> str:
+        from ocw_sandbox.demo import smtp_connection
+
+        connection = smtp_connection("127.0.0.1", self.smtp_port, MAIL_TEST_LOGIN, MAIL_TEST_PASSWORD)
+        return json.dumps({**connection, "extra": json.loads(connection["extra"])})
+
+    def messages(self) -> list:
+        import email
+        import email.policy
+
+        return [
+            email.message_from_bytes(stored.path.read_bytes(), policy=email.policy.default)
+            for stored in self.mailbox.messages()
+        ]
+
+
+@pytest.fixture
+def mail_sandbox(sandbox_runtime, tmp_path, monkeypatch) -> MailSandbox:
+    """A fresh sandbox mail server; ``smtp_default`` and ``ALERT_EMAIL_RECIPIENTS`` point at it."""
+    mail = MailSandbox(sandbox_runtime, tmp_path / "mail")
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", mail.conn_json())
+    monkeypatch.setenv("AIRFLOW_VAR_ALERT_EMAIL_RECIPIENTS", ALERT_TEST_RECIPIENTS)
+    return mail
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _dag_test_runs_without_deadlines():
+    """Airflow 3.3.2's ``dag.test()`` cannot finish a successful run of a DAG that has a deadline: it serializes
+    the DAG without the metadata DB, so its deadline alerts never get ids, and pruning them when the run succeeds
+    fails (``'dict' object has no attribute 'hex'`` in ``DeadlineAlertModel.get_by_id``). The scheduler reads the
+    ids from the DB and is not affected. So ``dag.test()`` runs here without the deadline; deadlines are tested in
+    tests/ocw_operators/alerts/test_deadlines.py and by the DAG policy test."""
+    from airflow.sdk import DAG
+
+    original = DAG.test
+
+    def test_without_deadline(self, *args, **kwargs):
+        deadline, self.deadline = self.deadline, None
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            self.deadline = deadline
+
+    DAG.test = test_without_deadline
+    yield
+    DAG.test = original

@@ -27,6 +27,7 @@ from typing import Any
 
 from ocw_sandbox.demo import start_demo
 from ocw_sandbox.linkfarm import make_linkfarm_app
+from ocw_sandbox.mail import Mailbox, make_mail_app, smtp_protocol_factory
 from ocw_sandbox.runtime import LOOPBACK, SandboxRuntime
 
 MAX_PORTS = 5000
@@ -100,6 +101,34 @@ register(
         help="web hosts for the link checker: /ok, /status/<code>, /redirect/<n>, /hang, /reset, ...",
         add_arguments=_add_linkfarm_arguments,
         start=_start_linkfarm,
+    )
+)
+
+
+def _add_mail_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--smtp-port", type=int, default=0, help="SMTP port (default: one chosen by the OS)")
+    parser.add_argument("--http-port", type=int, default=0, help="port of the received-mail page (default: any)")
+    parser.add_argument("--mail-dir", type=Path, default=Path("var/sandbox/mail"), help="where .eml files go")
+    parser.add_argument("--login", help="the only SMTP login accepted (with --password); default: no AUTH needed")
+    parser.add_argument("--password", help="its password")
+
+
+def _start_mail(runtime: SandboxRuntime, args: argparse.Namespace) -> dict[str, Any]:
+    if bool(args.login) != bool(args.password):
+        raise SystemExit("give --login and --password together")
+    mailbox = Mailbox(args.mail_dir.resolve())
+    smtp_port = runtime.serve_protocol(smtp_protocol_factory(mailbox, args.login, args.password), args.smtp_port)
+    http_port = runtime.serve(make_mail_app(mailbox), args.http_port)
+    return {"service": "mail", "host": LOOPBACK, "smtp_port": smtp_port, "page": f"http://{LOOPBACK}:{http_port}/",
+            "mail_dir": str(mailbox.directory)}  # fmt: skip
+
+
+register(
+    SandboxService(
+        name="mail",
+        help="SMTP server keeping each message as an .eml file, and a page listing them (alert mail)",
+        add_arguments=_add_mail_arguments,
+        start=_start_mail,
     )
 )
 

@@ -22,13 +22,17 @@ from ocw_sandbox.cms import make_cms_app, sample_course
 from ocw_sandbox.dspace import make_dspace_app
 from ocw_sandbox.dspace_store import DSpaceStore
 from ocw_sandbox.linkfarm import make_linkfarm_app
+from ocw_sandbox.mail import Mailbox, make_mail_app, smtp_protocol_factory
 from ocw_sandbox.oai import make_oai_app
 from ocw_sandbox.runtime import SandboxRuntime
 from ocw_sandbox.wayback import make_wayback_app
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 FAKE_DSMC = Path(__file__).resolve().parent / "bin" / "dsmc"
-PORTS = {"wayback": 8701, "dspace": 8702, "cms": 8703, "oai": 8704}
+PORTS = {"wayback": 8701, "dspace": 8702, "cms": 8703, "oai": 8704, "mail": 8706}  # mail: the received-mail page
+SMTP_PORT = 8705
+SMTP_USER, SMTP_PASSWORD = "sandbox-mail", "sandbox-mail-secret"
+ALERT_SENDER, ALERT_RECIPIENTS = "ocw-archive@localhost", "archive-operators@localhost"
 LINKFARM_PORTS = list(range(8710, 8730))
 SWORD_USER, SWORD_PASSWORD = "sandbox-sword", "sandbox-sword-secret"
 CMS_USER, CMS_PASSWORD = "sandbox-cms", "sandbox-cms-secret"
@@ -112,6 +116,20 @@ def _mkdir(path: Path) -> Path:
 
 def _connection(conn_type: str, host: str, login: str = "", password: str = "", **extra: Any) -> dict[str, Any]:
     return {"conn_type": conn_type, "host": host, "login": login, "password": password, "extra": json.dumps(extra)}
+
+
+def smtp_connection(host: str, port: int, login: str, password: str) -> dict[str, Any]:
+    """The ``smtp_default`` Connection for the sandbox mail server: plain SMTP (no TLS, no SSL) with a login."""
+    return {
+        "conn_type": "smtp",
+        "host": host,
+        "port": port,
+        "login": login,
+        "password": password,
+        "extra": json.dumps(
+            {"from_email": ALERT_SENDER, "disable_tls": True, "disable_ssl": True, "timeout": 10, "retry_limit": 1}
+        ),
+    }
 
 
 def write_demo_resources(path: Path, farm_urls: list[str]) -> None:
@@ -223,6 +241,9 @@ def start_demo(
     )
     runtime.serve(make_wayback_app(WAYBACK_KEY, WAYBACK_SECRET), PORTS["wayback"], host=host)
     farm_ports = runtime.serve_many(make_linkfarm_app(), LINKFARM_PORTS, host=host)
+    mailbox = Mailbox(data_dir / "mail")
+    runtime.serve_protocol(smtp_protocol_factory(mailbox, SMTP_USER, SMTP_PASSWORD), SMTP_PORT, host=host)
+    runtime.serve(make_mail_app(mailbox), PORTS["mail"], host=host)
     farm_urls = [f"{base}:{port}" for port in farm_ports]
 
     resources_csv = data_dir / "demo-resources.csv"
@@ -247,6 +268,7 @@ def start_demo(
             ),
             "wayback_default": _connection("wayback_spn2", urls["wayback"], WAYBACK_KEY, WAYBACK_SECRET, timeout=30),
             "ocw_cms_default": _connection("ocw_cms", urls["cms"], CMS_USER, CMS_PASSWORD, auth_style="query"),
+            "smtp_default": smtp_connection(public_host or host, SMTP_PORT, SMTP_USER, SMTP_PASSWORD),
         },
         variables={
             "ocw_retirement_holding_area": str(data_dir / "retirement" / "holding"),
@@ -256,6 +278,7 @@ def start_demo(
             "TIVOLI_DROPBOX_DIR": str(dropbox),
             "TIVOLI_STAGING_DIR": str(_mkdir(data_dir / "tivoli" / "staging")),
             "TIVOLI_DSMC_COMMAND": str(FAKE_DSMC),
+            "ALERT_EMAIL_RECIPIENTS": ALERT_RECIPIENTS,
         },
         environment={"OCW_FAKE_DSMC_VAULT": str(_mkdir(data_dir / "tivoli" / "vault"))},
         demo_resources=str(resources_csv),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from aiohttp import web
@@ -13,6 +13,13 @@ from aiohttp import web
 LOOPBACK = "127.0.0.1"
 ALL_INTERFACES = "0.0.0.0"  # only inside the compose sandbox container
 CONTAINER_FLAG = "OCW_SANDBOX_IN_CONTAINER"
+
+
+def _check_bind_address(host: str) -> None:
+    if host not in (LOOPBACK, "localhost") and not (host == ALL_INTERFACES and os.environ.get(CONTAINER_FLAG) == "1"):
+        raise ValueError(
+            f"sandbox servers bind to the loopback interface only (inside a container set {CONTAINER_FLAG}=1)"
+        )
 
 
 class SandboxRuntime:
@@ -25,6 +32,7 @@ class SandboxRuntime:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="ocw-sandbox", daemon=True)
         self._runners: list[web.AppRunner] = []
+        self._servers: list[asyncio.Server] = []
         self._thread.start()
 
     def run(self, coroutine: Coroutine[Any, Any, Any], timeout: float = 30) -> Any:
@@ -35,13 +43,20 @@ class SandboxRuntime:
 
     def serve_many(self, app: web.Application, ports: list[int], host: str = LOOPBACK) -> list[int]:
         """Bind one application on several ports (each port is a distinct "host" for the link farm)."""
-        if host not in (LOOPBACK, "localhost") and not (
-            host == ALL_INTERFACES and os.environ.get(CONTAINER_FLAG) == "1"
-        ):
-            raise ValueError(
-                f"sandbox servers bind to the loopback interface only (inside a container set {CONTAINER_FLAG}=1)"
-            )
+        _check_bind_address(host)
         return self.run(self._start(app, ports, host))
+
+    def serve_protocol(self, protocol_factory: Callable[[], asyncio.BaseProtocol], port: int = 0,
+                       host: str = LOOPBACK) -> int:  # fmt: skip
+        """Bind a plain asyncio protocol (the SMTP server) and return its port."""
+        _check_bind_address(host)
+
+        async def _start() -> int:
+            server = await self.loop.create_server(protocol_factory, host, port, reuse_address=True)
+            self._servers.append(server)
+            return server.sockets[0].getsockname()[1]
+
+        return self.run(_start())
 
     async def _start(self, app: web.Application, ports: list[int], host: str) -> list[int]:
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
@@ -56,6 +71,8 @@ class SandboxRuntime:
 
     def close(self) -> None:
         async def _cleanup() -> None:
+            for server in self._servers:
+                server.close()
             for runner in reversed(self._runners):
                 await runner.cleanup()
 

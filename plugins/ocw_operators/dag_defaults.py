@@ -1,4 +1,5 @@
-"""Conventions shared by every DAG: owner, retries with exponential backoff, timeouts, and the schedules' timezone.
+"""Conventions shared by every DAG: owner, retries with exponential backoff, timeouts, the failure notifier, and
+the schedules' timezone.
 
 DAG files pass ``default_args=task_defaults(...)`` and override per task only where a task differs. Cron schedules
 are timetables built with ``timezone=DAG_TIMEZONE``, and each DAG's ``doc_md`` goes through :func:`dag_doc`, which
@@ -12,6 +13,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ocw_operators.alerts.notifier import ArchiveFailureNotifier
 
 OWNER = "digital-library-archiving"
 START_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -59,7 +62,8 @@ def task_defaults(
     pool: str = "archive_db",
     **overrides: Any,
 ) -> dict[str, Any]:
-    """``default_args`` for a DAG: every task retries with backoff (2x, capped) and has a timeout."""
+    """``default_args`` for a DAG: every task retries with backoff (2x, capped), has a timeout, and mails the
+    operators when it has failed for good (the failure notifier; never on a retry)."""
     return {
         "owner": OWNER,
         "retries": retries,
@@ -68,5 +72,6 @@ def task_defaults(
         "max_retry_delay": max_retry_delay,
         "execution_timeout": execution_timeout,
         "pool": pool,
+        "on_failure_callback": [ArchiveFailureNotifier()],
         **overrides,
     }

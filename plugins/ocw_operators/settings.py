@@ -257,6 +257,46 @@ _REGISTRY = (
         Kind.PATH,
         "retrieval destinations must lie inside it (unset: any absolute destination)",
     ),
+    # --- alerts: failure and deadline mail, the daily attention digest ---
+    Setting(
+        "ALERT_EMAIL_RECIPIENTS",
+        Kind.TEXT,
+        "addresses (separated by commas) that get failure, deadline and digest mail through the Connection "
+        "`smtp_default` (unset: no mail, a warning in the log)",
+    ),
+    Setting(
+        "ALERT_WEBHOOK_CONN_ID",
+        Kind.TEXT,
+        "an HTTP Connection whose URL gets every alert as JSON (`text` for Slack or Teams incoming webhooks, plus "
+        "the fields) besides the mail (unset: no webhook)",
+    ),
+    Setting(
+        "ATTENTION_WORKFLOW_DAYS",
+        Kind.NUMBER,
+        "the digest lists retirements waiting in DSpace's workflow (202 deposits) longer than this many days",
+        default=14.0,
+        minimum=0,
+        exclusive_minimum=True,
+        maximum=3650,
+    ),
+    Setting(
+        "ATTENTION_TIVOLI_HELD_HOURS",
+        Kind.NUMBER,
+        "the digest lists Tivoli volumes held in the dropbox longer than this many hours",
+        default=24.0,
+        minimum=0,
+        exclusive_minimum=True,
+        maximum=24 * 365,
+    ),
+    Setting(
+        "ATTENTION_RECENT_DAYS",
+        Kind.NUMBER,
+        "the digest lists links that became broken (per site) and Wayback captures that failed within this many days",
+        default=7.0,
+        minimum=0,
+        exclusive_minimum=True,
+        maximum=365,
+    ),
 )
 
 SETTINGS: Mapping[str, Setting] = {entry.name: entry for entry in _REGISTRY}

@@ -56,6 +56,35 @@ def test_every_task_retries_times_out_and_names_a_pool(dag_bag, dag_file):
         assert task.pool in POOLS, f"{where}: pool {task.pool!r} is not in include/pools.json"
 
 
+@pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)
+def test_every_task_mails_its_final_failure_and_never_a_retry(dag_bag, dag_file):
+    """One message per task that failed for good: the notifier on failure, nothing on retry."""
+    from ocw_operators.alerts.notifier import notifies_failures
+
+    dag = dag_bag.dags[dag_file.stem]
+    for task in dag.tasks:
+        where = f"{dag.dag_id}.{task.task_id}"
+        assert notifies_failures(task.on_failure_callback), f"{where}: use task_defaults() (failure notifier)"
+        assert not task.on_retry_callback, f"{where}: a retry must not send mail"
+
+
+@pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)
+def test_every_scheduled_dag_has_a_deadline_that_mails_the_late_run(dag_bag, dag_file):
+    from airflow.sdk.definitions.deadline import DeadlineAlert
+
+    from ocw_operators.alerts.deadlines import deadline_missed
+
+    dag = dag_bag.dags[dag_file.stem]
+    if dag.timetable.__class__.__name__ == "NullTimetable":  # schedule=None: only ever triggered by a person
+        assert not dag.deadline
+        return
+    alerts = dag.deadline if isinstance(dag.deadline, list) else [dag.deadline]
+    assert alerts and all(isinstance(alert, DeadlineAlert) for alert in alerts), f"{dag.dag_id}: deadline=deadline_for"
+    for alert in alerts:
+        assert alert.callback.path == f"{deadline_missed.__module__}.{deadline_missed.__name__}"
+        assert alert.callback.path.startswith("ocw_operators."), "the triggerer imports it from plugins/"
+
+
 _PARSE_PROBE = textwrap.dedent(
     """
     import importlib.util, json, socket, sys, time

@@ -18,6 +18,7 @@ from ocw_operators.dag_defaults import DEFAULT_TIMEZONE, TIMEZONE_ENV, dag_timez
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ZoneInfo("America/New_York")
 CRON_DAGS = [
+    "archive_attention",
     "dspace_oai_harvest",
     "external_resource_check",
     "ocw_course_retirement",

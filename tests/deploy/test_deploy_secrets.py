@@ -26,6 +26,8 @@ PRODUCTION = {
     "dspace_oai_default": {"conn_type": "dspace_oai", "host": "https://dspace.example.edu/oai/request"},
     "ocw_cms_default": {"conn_type": "ocw_cms", "host": "https://cms.example.edu", "login": "cms", "password": "c"},
     "wayback_default": {"conn_type": "wayback_spn2", "host": "https://web.archive.org", "login": "k", "password": "s"},
+    "smtp_default": {"conn_type": "smtp", "host": "smtp.example.edu", "port": 587, "login": "archive",
+                     "password": "smtp-password-from-the-vault", "extra": {"from_email": "archive@example.edu"}},
 }  # fmt: skip
 
 

@@ -2,7 +2,7 @@
 then stopped with Ctrl-C.
 
 One launcher serves the whole module (about a minute to start on 2 cores). It uses make run's fixed ports
-(8080, 8793, 8701-8704, 8710-8729) with its state in a temporary ``OCW_VAR_DIR``. Every process it started is
+(8080, 8793, 8701-8706, 8710-8729) with its state in a temporary ``OCW_VAR_DIR``. Every process it started is
 tracked (its session, plus a snapshot of its process tree taken while it runs) and killed at the end whatever
 happened, so a failing test leaves nothing behind.
 """
@@ -34,7 +34,7 @@ from tests.conftest import require_service
 
 ROOT = Path(__file__).resolve().parents[2]
 UI = "http://127.0.0.1:8080"
-PORTS = [8080, 8793, 8701, 8702, 8703, 8704, *range(8710, 8730)]
+PORTS = [8080, 8793, 8701, 8702, 8703, 8704, 8705, 8706, *range(8710, 8730)]
 LOOPBACK_ADDRESSES = {"127.0.0.1", "::1"}
 # Secrets that have been published as defaults (this project's compose file, the integration tier, Airflow's own
 # compose file and docs): a deployment must accept none of them.
@@ -178,7 +178,7 @@ def _listening_sockets(launch: Launch) -> dict[int, set[str]]:
 def test_every_listening_socket_of_the_process_tree_is_loopback(launch):
     sockets = _listening_sockets(launch)
     # The API server, the one log server, and the sandbox: everything make run serves.
-    assert {8080, 8793, 8701, 8702, 8703, 8704, 8710, 8729} <= set(sockets), sockets
+    assert {8080, 8793, 8701, 8702, 8703, 8704, 8705, 8706, 8710, 8729} <= set(sockets), sockets
     exposed = {port: addresses for port, addresses in sockets.items() if not addresses <= LOOPBACK_ADDRESSES}
     assert exposed == {}, f"listening beyond loopback: {exposed}"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import PG_ADMIN_URL, REDIS_URL, require_service
+from tests.conftest import ALERT_TEST_RECIPIENTS, PG_ADMIN_URL, REDIS_URL, require_service
 from tests.integration.cluster import ClusterConfig, ClusterError, LocalCeleryCluster
 
 # Celery broker database of the test cluster: not conftest's Redis test DB (15), nor the benchmark's (13).
@@ -28,6 +28,7 @@ CLUSTER_VARIABLES = {
 }
 WAYBACK_ACCESS_KEY = "cluster-access-key"
 WAYBACK_SECRET = "cluster-secret-key"
+ALERT_DEADLINE_SETTING = "OCW_DEADLINE_HOURS_ARCHIVE_ATTENTION"
 _active: dict[str, LocalCeleryCluster] = {}
 
 
@@ -79,7 +80,15 @@ def wayback_sandbox(sandbox_runtime) -> str:
 
 
 @pytest.fixture(scope="session")
-def celery_cluster(oai_sandbox, wayback_sandbox) -> Iterator[LocalCeleryCluster]:
+def cluster_mail(sandbox_runtime, tmp_path_factory):
+    """The sandbox mail server behind the cluster's ``smtp_default``: every alert of the session lands here."""
+    from tests.conftest import MailSandbox
+
+    return MailSandbox(sandbox_runtime, tmp_path_factory.mktemp("cluster-mail"))
+
+
+@pytest.fixture(scope="session")
+def celery_cluster(oai_sandbox, wayback_sandbox, cluster_mail) -> Iterator[LocalCeleryCluster]:
     """Airflow api-server, scheduler, dag-processor, triggerer and two Celery workers on PostgreSQL + Redis."""
     from tests.ocw_operators.oai.support import OCW_SET
 
@@ -91,8 +100,12 @@ def celery_cluster(oai_sandbox, wayback_sandbox) -> Iterator[LocalCeleryCluster]
         pg_admin_url=PG_ADMIN_URL,
         redis_server=_redis_server(REDIS_URL),
         redis_db=CLUSTER_REDIS_DB,
-        variables=CLUSTER_VARIABLES,
+        variables={**CLUSTER_VARIABLES, "ALERT_EMAIL_RECIPIENTS": ALERT_TEST_RECIPIENTS},
+        # A deadline that every run of the digest misses (about a second after it is queued): the scheduler and
+        # the triggerer then send the late-run alert for real.
+        airflow_settings={ALERT_DEADLINE_SETTING: "0.0003"},
         connections={
+            "smtp_default": json.loads(cluster_mail.conn_json()),
             "dspace_oai_default": json.loads(oai_sandbox.connection_json(set_spec=OCW_SET)),
             "wayback_default": {
                 "conn_type": "wayback_spn2",

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, Engine, or_, select, true, update
+from sqlalchemy import ColumnElement, Engine, bindparam, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from ocw_operators.db.models import ExternalResource, ResourceStatus
@@ -78,6 +78,14 @@ def record_check_results(session: Session, results: Iterable[CheckOutcome], chec
         for result in results
     ]
     if rows:
+        # First, while the old status is still there: stamp the rows whose status this check changes.
+        table = ExternalResource.__table__
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("changed_id"), table.c.status != bindparam("new_status"))
+            .values(status_changed_at=checked_at),
+            [{"changed_id": row["id"], "new_status": row["status"]} for row in rows],
+        )
         session.execute(update(ExternalResource), rows)
     return Counter(row["status"] for row in rows)
 

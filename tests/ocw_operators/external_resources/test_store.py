@@ -65,3 +65,19 @@ def test_record_check_results_writes_only_check_columns(archive_engine):
     ]
     assert all(r.last_checked == checked_at and r.last_checked.tzinfo is not None for r in rows)
     assert {(r.wayback_status, r.wayback_job_id) for r in rows} == {("pending", "j")}
+
+
+def test_a_check_stamps_when_a_status_changed_and_leaves_unchanged_ones(archive_engine):
+    _seed(archive_engine, [("s", "", "https://x/1"), ("s", "", "https://x/2")])
+    first, second = dt.datetime(2026, 11, 2, tzinfo=dt.UTC), dt.datetime(2026, 11, 9, tzinfo=dt.UTC)
+    with session_scope(archive_engine) as session:
+        record_check_results(
+            session, [Outcome(1, ResourceStatus.VALID, 200), Outcome(2, ResourceStatus.VALID, 200)], first
+        )
+    with session_scope(archive_engine) as session:
+        record_check_results(
+            session, [Outcome(1, ResourceStatus.VALID, 200), Outcome(2, ResourceStatus.BROKEN, 404)], second
+        )
+    with session_scope(archive_engine) as session:
+        rows = session.scalars(select(ExternalResource).order_by(ExternalResource.id)).all()
+    assert [(r.status, r.status_changed_at) for r in rows] == [("valid", first), ("broken", second)]

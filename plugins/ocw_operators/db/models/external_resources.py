@@ -76,6 +76,8 @@ class ExternalResource(TimestampMixin, Base):
     external_url_response_code: Mapped[int | None] = mapped_column(Integer)
     check_error: Mapped[str] = mapped_column(String(255), nullable=False, default="", server_default="")
     last_checked: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # When a check last changed ``status`` (null: not since this column exists); "newly broken" in the digest.
+    status_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     # Wayback Machine (written only by submission and status polling).
     wayback_job_id: Mapped[str] = mapped_column(String(255), nullable=False, default="", server_default="")
