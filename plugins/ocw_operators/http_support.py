@@ -1,9 +1,10 @@
 """What the HTTP clients need beyond ``apache-airflow-providers-http``: bounded bodies, Retry-After, redaction.
 
-The provider's ``HttpHook`` configures a ``requests.Session`` from a Connection (see :mod:`ocw_operators.hooks.http_base`);
-it leaves to the caller how much of an answer to read and for how long, what a ``Retry-After`` header means, and
-what may be quoted in a message. Every client (CMS, DSpace SWORD and OAI-PMH, Wayback SPN2) and the link checker
-use these helpers, each turning the exceptions here into its own error types. No Airflow imports.
+The provider's ``HttpHook`` configures a ``requests.Session`` from a Connection (see
+:mod:`ocw_operators.hooks.http_base`); it leaves to the caller how much of an answer to read and for how long, what
+a ``Retry-After`` header means, and what may be quoted in a message. Every client (CMS, DSpace SWORD and OAI-PMH,
+Wayback SPN2) and the link checker use these helpers, each turning the exceptions here into its own error types.
+No Airflow imports.
 """
 
 from __future__ import annotations
