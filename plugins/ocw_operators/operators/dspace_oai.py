@@ -165,7 +165,9 @@ class DSpaceOaiReconcileOperator(BaseOperator):
         # The run's data interval end, not the wall clock, so a rerun of a run decides as that run did.
         now = context.get("data_interval_end") or utcnow()
         engine = ArchiveDbHook(self.archive_db_conn_id).get_conn()
-        retirements = SqlRetirementRecords(engine, cms=OcwCmsHook(self.ocw_cms_conn_id).get_conn)
+        retirements = SqlRetirementRecords(
+            engine, cms=OcwCmsHook(self.ocw_cms_conn_id).get_conn, run_id=str(context.get("run_id") or "")
+        )
         report = reconcile(retirements, EngineHarvestedItems(engine), now=now, missing_after=missing_after)
         self.log.info("%s", report.summary())
         for is_flag, message in report.course_messages():

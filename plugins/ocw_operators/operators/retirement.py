@@ -80,6 +80,7 @@ class _CourseStepOperator(BaseOperator):
 
         validate_course_id(self.course_id)
         engine = self.engine()
+        state.stamp_run(engine, self.course_id, str(context.get("run_id") or ""))
         try:
             result = self.run_step(engine, context)
         except (AirflowSkipException, AirflowFailException):

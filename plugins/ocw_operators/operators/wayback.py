@@ -241,7 +241,13 @@ class WaybackSubmitOperator(BaseOperator):
         hook = WaybackHook(wayback_conn_id=self.wayback_conn_id)
         try:
             summary = submit_batch(
-                engine, hook, limiter, resource_ids, criteria, max_attempts_per_url=self.max_attempts_per_url
+                engine,
+                hook,
+                limiter,
+                resource_ids,
+                criteria,
+                max_attempts_per_url=self.max_attempts_per_url,
+                run_id=str(context.get("run_id") or ""),
             )
         finally:
             hook.close()

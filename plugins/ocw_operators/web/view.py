@@ -1,0 +1,59 @@
+"""What every Archive page gets: the archive DB, the request's parameters, where things live, the user's rights."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from ocw_operators.web.render import table_html
+from ocw_operators.web.tables import Table, fetch_page, parse_page
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class View:
+    engine: Engine
+    params: Mapping[str, str]
+    base: str  # this app's path, e.g. /archive
+    ui: str  # the Airflow UI's path prefix ("" at the server root)
+    user: Any
+    csrf: str = ""
+    can_edit: bool = False
+
+    def filters(self, *names: str) -> dict[str, str]:
+        return {name: self.params.get(name, "").strip() for name in names if self.params.get(name, "").strip()}
+
+    def section(self, table: Table, filters: Mapping[str, str]) -> str:
+        """The table's current page (its sort and page number from ``<name>.sort`` / ``<name>.page``) as HTML."""
+        sort, number = self.params.get(f"{table.name}.sort"), parse_page(self.params.get(f"{table.name}.page"))
+        return table_html(table, fetch_page(self.engine, table, filters, sort, number), self.params)
+
+
+def read_setting(name: str) -> Any:
+    """A registered setting as the API server sees it: the Variable (metadata DB or env), else the default.
+
+    The Task SDK's ``Variable.get`` works only inside tasks; the API server reads through the core model.
+    """
+    from ocw_operators.settings import parse_setting  # noqa: PLC0415
+
+    raw = None
+    try:
+        from airflow.models.variable import Variable  # noqa: PLC0415
+
+        raw = Variable.get(name, default_var=None)
+    except Exception:  # a page must render even when the Variable store cannot be read
+        log.warning("Could not read the Variable %s; using its default", name, exc_info=True)
+    try:
+        return parse_setting(name, raw)
+    except ValueError:
+        return parse_setting(name, None)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
