@@ -19,6 +19,7 @@ ARCHIVE_ICON = (
 )
 
 
+# Each view needs its own url_route: Airflow keeps only the first view of a route.
 class ArchiveViewsPlugin(AirflowPlugin):
     name = "archive_views"
     fastapi_apps = [{"app": create_app(), "url_prefix": URL_PREFIX, "name": "Archive"}]
@@ -34,7 +35,7 @@ class ArchiveViewsPlugin(AirflowPlugin):
             "name": "Archive",
             "href": f"{archive_base_path()}/runs/{{DAG_ID}}/{{RUN_ID}}",
             "destination": "dag_run",
-            "url_route": "archive",
+            "url_route": "archive-run",
             "icon": ARCHIVE_ICON,
         },
     ]

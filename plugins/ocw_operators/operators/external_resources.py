@@ -23,7 +23,7 @@ from ocw_operators.linkcheck.rules import describe_counts
 from ocw_operators.params import parse_names
 from ocw_operators.settings import fail_on_bad_input, setting
 from ocw_operators.text import names, plural
-from ocw_operators.web.links import run_page
+from ocw_operators.web.links import details_line
 
 # Airflow's [core] max_map_length: a longer list would fail the mapping; batches grow instead.
 MAX_MAPPED_BATCHES = 1024
@@ -172,7 +172,7 @@ class SummarizeLinkCheckOperator(BaseOperator):
         )
         with ArchiveDbHook(self.archive_db_conn_id).session() as session:
             record_check_run(session, context["dag"].dag_id, context["run_id"], totals, dt.datetime.now(dt.UTC))
-        self.log.info("Details: %s", run_page(context["dag"].dag_id, context["run_id"]))
+        self.log.info("%s", details_line(context))
         for outlet in self.outlets:
             context["outlet_events"][outlet].extra = {"counts": dict(totals)}
         return dict(totals)

@@ -33,6 +33,7 @@ from ocw_operators.retirement.steps import DepositOutcomeUnknownError
 from ocw_operators.retirement.zipstream import SourceChangedError
 from ocw_operators.safe_xml import XmlError
 from ocw_operators.settings import fail_on_bad_input, setting
+from ocw_operators.web.links import details_line
 
 COURSE_LABEL = "{{ task.course_id }}"
 
@@ -97,6 +98,7 @@ class _CourseStepOperator(BaseOperator):
                              error)  # fmt: skip
             raise
         self.log.info("%s", result.message)
+        self.log.info("%s", details_line(context))
         return result.to_json()
 
     def is_permanent(self, error: Exception) -> bool:

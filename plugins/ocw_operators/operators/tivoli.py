@@ -36,7 +36,7 @@ from ocw_operators.tivoli.summary import (
     prep_summary,
     retrieve_summary,
 )
-from ocw_operators.web.links import run_page
+from ocw_operators.web.links import details_line
 
 
 def dsmc_command(value: str | None) -> str:
@@ -116,6 +116,7 @@ class TivoliDropboxPrepOperator(BaseOperator):
             self.log.info("%s", sentence)
         for sentence in held_sentences(report):
             self.log.error("%s", sentence)
+        self.log.info("%s", details_line(context))
         if report.held:
             # Only now, with every other volume staged: the operator must act (permissions, disk space), so the
             # task fails without retrying; the next scheduled run tries the held volumes again.
@@ -175,6 +176,7 @@ class TivoliNightlyLoadOperator(BaseOperator):
         )
         for sentence in load_summary(report):
             self.log.info("%s", sentence)
+        self.log.info("%s", details_line(context))
         return report.as_dict()
 
 
@@ -261,5 +263,5 @@ class TivoliRetrieveOperator(BaseOperator):
         record_retrievals(hook.get_conn(), run_id, volume, report)
         for sentence in retrieve_summary(report):
             self.log.info("%s", sentence)
-        self.log.info("Details: %s", run_page(context["ti"].dag_id, run_id))
+        self.log.info("%s", details_line(context))
         return report.as_dict()

@@ -32,3 +32,14 @@ def archive_page_url(page: str) -> str:
 
 def run_page(dag_id: str, run_id: str) -> str:
     return archive_page_url(f"runs/{dag_id}/{run_id}")
+
+
+def details_line(context) -> str:
+    """The last line of a task's summary: the Archive run tab that lists what this run did (the Archive's first
+    page when the context names no run)."""
+    ti, dag = context.get("ti"), context.get("dag")
+    dag_id = getattr(ti, "dag_id", None) or getattr(dag, "dag_id", None)
+    run_id = context.get("run_id") or getattr(ti, "run_id", None)
+    if not (isinstance(dag_id, str) and isinstance(run_id, str) and dag_id and run_id):
+        return f"Details: {archive_page_url('links')}"
+    return f"Details: {run_page(dag_id, run_id)}"
