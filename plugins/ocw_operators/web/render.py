@@ -65,8 +65,9 @@ def esc(value: object) -> str:
     return escape(plain(value), quote=True)
 
 
-def link(href: str, text: object, *, external: bool = False) -> str:
-    target = ' target="_blank" rel="noopener noreferrer"' if external else ""
+def link(href: str, text: object, *, external: bool = False, top: bool = False) -> str:
+    """``external`` opens another site in a new tab; ``top`` replaces the Airflow UI page this one is embedded in."""
+    target = ' target="_blank" rel="noopener noreferrer"' if external else (' target="_top"' if top else "")
     return f'<a href="{escape(href, quote=True)}"{target}>{esc(text)}</a>'
 
 
@@ -90,7 +91,7 @@ def page(base: str, title: str, active: str, body: str) -> str:
 def airflow_run_link(ui_base: str, dag_id: str, run_id: str, text: str | None = None) -> str:
     if not run_id:
         return ""
-    return link(f"{ui_base}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}", text or run_id)
+    return link(f"{ui_base}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}", text or run_id, top=True)
 
 
 def archive_run_link(base: str, dag_id: str, run_id: str, text: str | None = None) -> str:
