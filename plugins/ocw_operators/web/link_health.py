@@ -111,7 +111,7 @@ def render_body(view: View) -> str:
     filters = view.filters("site", "status")
     totals = health.totals(view.engine)
     runs = health.trend(view.engine)
-    points = [(f"{row.finished_at:%Y-%m-%d}", row.broken_total) for row in runs]
+    points = [(f"{row.finished_at:%Y-%m-%d %H:%M}", row.broken_total) for row in runs]
     latest = runs[-1] if runs else None
     parts = [
         render.cards(

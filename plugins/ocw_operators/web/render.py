@@ -6,6 +6,7 @@ says what to show.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from html import escape
 from urllib.parse import quote, urlencode
@@ -38,7 +39,8 @@ table { border-collapse:collapse; width:100%; margin:4px 0; font-size:13px; }
 th, td { text-align:left; padding:6px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
 th { background:var(--head); font-weight:600; white-space:nowrap; position:sticky; top:0; }
 td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
-td.url { word-break:break-all; max-width:40em; }
+td.url { word-break:break-all; max-width:40em; } td.when { white-space:nowrap; } td.wide { min-width:18em; }
+td .path { word-break:break-all; font-size:12px; } code { font-size:12px; }
 .badge { display:inline-block; padding:0 8px; border-radius:9999px; font-size:12px; font-weight:600;
   background:var(--chip); white-space:nowrap; }
 .s-valid,.s-success,.s-complete,.s-archived,.s-done,.s-retrieved,.s-succeeded,.s-archived_to_tivoli { color:var(--ok); }
@@ -152,7 +154,17 @@ def table_html(table: Table, result: Page, params: Mapping[str, str]) -> str:
     for row in result.rows:
         cells = []
         for column in columns:
-            cls = ' class="num"' if column.numeric else (' class="url"' if column.key.endswith("url") else "")
+            value = row.get(column.key)
+            css = column.css or (
+                "num"
+                if column.numeric
+                else "url"
+                if column.key.endswith("url")
+                else "when"
+                if isinstance(value, dt.datetime)
+                else ""
+            )
+            cls = f' class="{css}"' if css else ""
             cells.append(f"<td{cls}>{column.html(row) if column.html else esc(row.get(column.key))}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
     if not body:

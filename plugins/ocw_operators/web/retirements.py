@@ -75,6 +75,13 @@ def columns(view: View) -> list[Column]:
         run = archive_run_link(view.base, RETIREMENT_DAG, row["retirement_run_id"], "last run")
         return f"{esc(row['course_id'])}<br><span class='muted'>{esc(row['title'])}</span>{'<br>' + run if run else ''}"
 
+    def package_cell(row) -> str:
+        if not row["zip_path"]:
+            return ""
+        size = f"{row['zip_size']:,} bytes" if row["zip_size"] is not None else ""
+        md5 = f"<code>{esc(row['zip_md5'])}</code>"
+        return f"<div class='path'>{esc(row['zip_path'])}</div><span class='muted'>{size}</span> {md5}"
+
     def flag_cell(row) -> str:
         if not row["flag"]:
             return ""
@@ -100,18 +107,19 @@ def columns(view: View) -> list[Column]:
         return "".join(parts)
 
     return [
-        Column("course_id", "Course", sort=C.course_id, html=course_cell),
+        Column("course_id", "Course", sort=C.course_id, html=course_cell, css="wide"),
         Column("title", "Title", csv_only=True),
         Column("state", "State", sort=C.state, html=render.status_cell("state")),
         Column("handle", "Handle", sort=C.dspace_handle, html=handle_cell),
         Column("handle_url", "Handle URL", csv=lambda row: handle_url(row["handle"]), csv_only=True),
-        Column("deposited_at", "Deposited", sort=C.deposited_at),
-        Column("zip_path", "Zip"),
-        Column("zip_size", "Size (bytes)", numeric=True),
-        Column("zip_md5", "MD5"),
+        Column("deposited_at", "Deposited", sort=C.deposited_at, css="when"),
+        Column("package", "Zip (size, MD5)", html=package_cell, page_only=True),
+        Column("zip_path", "Zip", csv_only=True),
+        Column("zip_size", "Size (bytes)", numeric=True, csv_only=True),
+        Column("zip_md5", "MD5", csv_only=True),
         Column("cms_confirmed", "CMS has handle", sort=C.cms_confirmed),
         Column("last_error", "Last error"),
-        Column("flag", "DSpace flag", sort=C.dspace_flag, html=flag_cell),
+        Column("flag", "DSpace flag", sort=C.dspace_flag, html=flag_cell, css="wide"),
         Column("flag_reason", "Flag reason", csv_only=True),
         Column("flagged_at", "Flagged at", csv_only=True),
         Column("acknowledged_by", "Acknowledged by", csv_only=True),

@@ -49,6 +49,8 @@ class Column:
     csv: Callable[[Row], Any] | None = None
     numeric: bool = False
     csv_only: bool = False  # in the CSV, not on the page (the page shows it inside another cell)
+    css: str = ""  # the cell's class on the page (see render.CSS)
+    page_only: bool = False  # shown on the page only (the CSV has its parts as columns of their own)
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,8 @@ def stream_csv(engine: Engine, table: Table, filters: Filters, sort: str | None)
     statement = table.ordered(filters, sort)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([column.label for column in table.columns])
+    columns = [column for column in table.columns if not column.page_only]
+    writer.writerow([column.label for column in columns])
     yield buffer.getvalue()
     with engine.connect() as connection:
         result = connection.execution_options(stream_results=True, yield_per=CSV_CHUNK_ROWS).execute(statement)
@@ -141,5 +144,5 @@ def stream_csv(engine: Engine, table: Table, filters: Filters, sort: str | None)
             if table.enrich:
                 table.enrich(engine, rows)
             for row in rows:
-                writer.writerow([csv_value(column, row) for column in table.columns])
+                writer.writerow([csv_value(column, row) for column in columns])
             yield buffer.getvalue()

@@ -243,3 +243,18 @@ def test_a_token_from_another_session_is_refused(archive, as_role):
         "/archive/retirements/acknowledge", data={"course_id": FLAGGED_COURSE, "csrf_token": stale}, headers=ORIGIN
     )
     assert response.status_code == 403
+
+
+def test_retirement_csv_has_every_field_in_its_own_column(archive, as_role):
+    text = as_role("viewer").get("/archive/retirements?format=csv&table=courses&flag=withdrawn").text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [row["Course"] for row in rows] == [FLAGGED_COURSE]
+    row = rows[0]
+    assert row["Handle URL"] == f"https://hdl.handle.net/{HANDLE}"
+    assert (row["Zip"], row["Size (bytes)"], row["MD5"]) == (
+        "/retired/physics/8-01.zip",
+        "123456",
+        "0123456789abcdef0123456789abcdef",
+    )
+    assert (row["DSpace flag"], row["Flag raised by run"]) == ("withdrawn", HARVEST_RUN)
+    assert "Zip (size, MD5)" not in row  # a page-only cell
