@@ -108,7 +108,7 @@ def set_table(view: View) -> Table:
             Column("last_complete_mode", "Mode"),
             Column("records", "Records", numeric=True),
             Column("deleted_records", "Deleted", numeric=True),
-            Column("complete_list_size", "completeListSize", numeric=True),
+            Column("complete_list_size", "completeListSize", numeric=True, csv_only=True),
             Column("airflow_run_id", "Airflow run", html=_run_cell(view)),
         ],
         query=sets_query,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,24 +36,34 @@ class View:
         return table_html(table, fetch_page(self.engine, table, filters, sort, number), self.params)
 
 
+SETTING_TTL_S = 60.0
+_settings_read: dict[str, tuple[float, Any]] = {}
+
+
 def read_setting(name: str) -> Any:
-    """A registered setting as the API server sees it: the Variable (metadata DB or env), else the default.
+    """A registered setting as the API server sees it: the Variable (metadata DB or env), else the default; read at
+    most once a minute per process, so a page view costs no Variable lookup.
 
     The Task SDK's ``Variable.get`` works only inside tasks; the API server reads through the core model.
     """
     from ocw_operators.settings import parse_setting  # noqa: PLC0415
 
+    cached = _settings_read.get(name)
+    if cached and time.monotonic() - cached[0] < SETTING_TTL_S:
+        return cached[1]
     raw = None
     try:
         from airflow.models.variable import Variable  # noqa: PLC0415
 
         raw = Variable.get(name, default_var=None)
-    except Exception:  # a page must render even when the Variable store cannot be read
-        log.warning("Could not read the Variable %s; using its default", name, exc_info=True)
+    except Exception as error:  # a page must render even when the Variable store cannot be read
+        log.warning("Could not read the Variable %s (%s); using its default", name, error.__class__.__name__)
     try:
-        return parse_setting(name, raw)
+        value = parse_setting(name, raw)
     except ValueError:
-        return parse_setting(name, None)
+        value = parse_setting(name, None)
+    _settings_read[name] = (time.monotonic(), value)
+    return value
 
 
 def utcnow() -> dt.datetime:
