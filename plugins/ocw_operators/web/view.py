@@ -41,27 +41,14 @@ _settings_read: dict[str, tuple[float, Any]] = {}
 
 
 def read_setting(name: str) -> Any:
-    """A registered setting as the API server sees it: the Variable (metadata DB or env), else the default; read at
-    most once a minute per process, so a page view costs no Variable lookup.
-
-    The Task SDK's ``Variable.get`` works only inside tasks; the API server reads through the core model.
-    """
-    from ocw_operators.settings import parse_setting  # noqa: PLC0415
+    """A registered setting as the API server sees it, read at most once a minute per process, so a page view costs
+    no Variable lookup."""
+    from ocw_operators.settings import server_setting  # noqa: PLC0415
 
     cached = _settings_read.get(name)
     if cached and time.monotonic() - cached[0] < SETTING_TTL_S:
         return cached[1]
-    raw = None
-    try:
-        from airflow.models.variable import Variable  # noqa: PLC0415
-
-        raw = Variable.get(name, default_var=None)
-    except Exception as error:  # a page must render even when the Variable store cannot be read
-        log.warning("Could not read the Variable %s (%s); using its default", name, error.__class__.__name__)
-    try:
-        value = parse_setting(name, raw)
-    except ValueError:
-        value = parse_setting(name, None)
+    value = server_setting(name)
     _settings_read[name] = (time.monotonic(), value)
     return value
 
