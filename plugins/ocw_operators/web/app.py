@@ -8,6 +8,7 @@ requests get 401) and asks the auth manager for read access to the DAGs whose wo
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -60,8 +61,13 @@ def _csv_response(view: View, tables: dict, filename: str) -> Response:
     return StreamingResponse(
         stream_csv(view.engine, table, filters, view.params.get(f"{name}.sort")),
         media_type="text/csv; charset=utf-8",
-        headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}-{name}.csv"'},
+        headers={**NO_STORE, "Content-Disposition": f'attachment; filename="{_safe_name(filename)}-{name}.csv"'},
     )
+
+
+def _safe_name(text: str) -> str:
+    """A file name for Content-Disposition: the DAG id comes from the URL, so nothing but word characters."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", text)[:100]
 
 
 def _html(title: str, active: str, body: str) -> HTMLResponse:

@@ -258,3 +258,10 @@ def test_retirement_csv_has_every_field_in_its_own_column(archive, as_role):
     )
     assert (row["DSpace flag"], row["Flag raised by run"]) == ("withdrawn", HARVEST_RUN)
     assert "Zip (size, MD5)" not in row  # a page-only cell
+
+
+def test_csv_file_names_carry_no_characters_from_the_url(archive, as_role):
+    response = as_role("viewer").get('/archive/runs/a"b;c/run-1?format=csv&table=courses')
+    assert response.status_code == 404  # that DAG records nothing: no table of that name
+    response = as_role("viewer").get(f"{RUN_TAB}?format=csv&table=courses")
+    assert response.headers["content-disposition"] == 'attachment; filename="ocw_course_retirement-run-courses.csv"'
