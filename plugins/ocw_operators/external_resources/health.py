@@ -11,7 +11,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import Engine, Select, and_, case, func, literal, select
+from sqlalchemy import Engine, Select, and_, case, func, literal, or_, select
 
 from ocw_operators.db.models import (
     ExternalResource,
@@ -22,7 +22,7 @@ from ocw_operators.db.models import (
 )
 
 PROBLEM_STATUSES = (ResourceStatus.BROKEN.value, ResourceStatus.UNCHECKED.value, ResourceStatus.CHECK_FAILED.value)
-WAYBACK_COVERAGE = ("captured", "pending", "error", "never")
+WAYBACK_COVERAGE = ("captured", "stale", "pending", "error", "never")
 TREND_RUNS = 26  # half a year of weekly runs
 
 R = ExternalResource
@@ -33,11 +33,12 @@ def _count_where(condition) -> object:
 
 
 def site_counts_query(filters: Mapping[str, str], captured_since: dt.datetime) -> Select:
-    """One row per site: link counts by status and by Wayback coverage (captured within the interval, pending,
-    error, never captured)."""
+    """One row per site: link counts by status and by Wayback coverage (captured within the interval, captured
+    before it, pending, error, never captured)."""
     captured = and_(
         R.wayback_status == WaybackStatus.SUCCESS.value, R.wayback_last_successful_submission >= captured_since
     )
+    stale = or_(R.wayback_last_successful_submission.is_(None), R.wayback_last_successful_submission < captured_since)
     statement = select(
         R.site_name.label("site_name"),
         func.count().label("total"),
@@ -46,6 +47,7 @@ def site_counts_query(filters: Mapping[str, str], captured_since: dt.datetime) -
         _count_where(R.status == ResourceStatus.UNCHECKED.value).label("unchecked"),
         _count_where(R.status == ResourceStatus.CHECK_FAILED.value).label("check_failed"),
         _count_where(captured).label("wayback_captured"),
+        _count_where(and_(R.wayback_status == WaybackStatus.SUCCESS.value, stale)).label("wayback_stale"),
         _count_where(R.wayback_status == WaybackStatus.PENDING.value).label("wayback_pending"),
         _count_where(R.wayback_status == WaybackStatus.ERROR.value).label("wayback_error"),
         _count_where(R.wayback_status == WaybackStatus.NONE.value).label("wayback_never"),

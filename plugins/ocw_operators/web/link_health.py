@@ -43,6 +43,7 @@ def site_table(view: View) -> Table:
             _count("unchecked", "Unchecked"),
             _count("check_failed", "Check failed"),
             _count("wayback_captured", "Wayback captured"),
+            _count("wayback_stale", "Captured earlier"),
             _count("wayback_pending", "Wayback pending"),
             _count("wayback_error", "Wayback error"),
             _count("wayback_never", "Never captured"),
