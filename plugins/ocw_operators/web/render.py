@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from html import escape
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from ocw_operators.web.tables import Column, Page, Row, Table, plain
 
@@ -69,6 +69,8 @@ def esc(value: object) -> str:
 
 def link(href: str, text: object, *, external: bool = False, top: bool = False) -> str:
     """``external`` opens another site in a new tab; ``top`` replaces the Airflow UI page this one is embedded in."""
+    if external and urlsplit(href.strip()).scheme.lower() not in ("http", "https"):
+        return esc(text)  # a javascript: or data: URL stored in the archive never becomes a link
     target = ' target="_blank" rel="noopener noreferrer"' if external else (' target="_top"' if top else "")
     return f'<a href="{escape(href, quote=True)}"{target}>{esc(text)}</a>'
 

@@ -265,3 +265,23 @@ def test_csv_file_names_carry_no_characters_from_the_url(archive, as_role):
     assert response.status_code == 404  # that DAG records nothing: no table of that name
     response = as_role("viewer").get(f"{RUN_TAB}?format=csv&table=courses")
     assert response.headers["content-disposition"] == 'attachment; filename="ocw_course_retirement-run-courses.csv"'
+
+
+def test_stored_values_are_escaped_and_only_web_urls_become_links(archive, as_role):
+    from ocw_operators.db.engine import session_scope
+    from ocw_operators.db.models import ExternalResource
+
+    with session_scope(archive) as session:
+        session.add(
+            ExternalResource(
+                content_uuid="00000000-0000-0000-0000-00000000beef",
+                site_name="<b>site</b>",
+                url="javascript:alert(1)",
+                status="broken",
+                check_error='<script>alert("x")</script>',
+            )
+        )
+    html = as_role("viewer").get("/archive/links").text
+    assert 'href="javascript:' not in html
+    assert "<script>alert" not in html and "&lt;script&gt;alert" in html
+    assert "<b>site</b>" not in html and "&lt;b&gt;site&lt;/b&gt;" in html
