@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from html import escape
+from urllib.parse import quote
 
 from sqlalchemy import Engine, Select, select, update
 
@@ -69,7 +70,10 @@ def retirements_query(filters: Mapping[str, str]) -> Select:
 
 def columns(view: View) -> list[Column]:
     def handle_cell(row) -> str:
-        return link(handle_url(row["handle"]), row["handle"], external=True) if row["handle"] else ""
+        if not row["handle"]:
+            return ""
+        harvested = link(f"{view.base}/oai?handle={quote(row['handle'], safe='')}#items", "harvested item")
+        return f"{link(handle_url(row['handle']), row['handle'], external=True)}<br>{harvested}"
 
     def course_cell(row) -> str:
         run = archive_run_link(view.base, RETIREMENT_DAG, row["retirement_run_id"], "last run")
