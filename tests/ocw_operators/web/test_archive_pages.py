@@ -99,7 +99,7 @@ def test_retirements_show_handle_package_and_flag(archive, as_role):
     assert "Acknowledge" not in html  # a viewer has no edit rights
     oai_link = f"/archive/oai?handle={quote(HANDLE, safe='')}#items"
     assert oai_link in html
-    assert HANDLE in as_role("viewer").get(oai_link.split("#")[0]).text
+    assert HANDLE in as_role("viewer").get(oai_link.split("#", maxsplit=1)[0]).text
 
 
 def test_oai_and_tivoli_pages_show_their_state(archive, as_role):
