@@ -288,3 +288,12 @@ def test_stored_values_are_escaped_and_only_web_urls_become_links(archive, as_ro
     assert 'href="javascript:' not in html
     assert "<script>alert" not in html and "&lt;script&gt;alert" in html
     assert "<b>site</b>" not in html and "&lt;b&gt;site&lt;/b&gt;" in html
+
+
+def test_an_api_token_in_the_authorization_header_is_a_user_too(archive, as_role):
+    from tests.ocw_operators.web.conftest import token_for
+
+    client = as_role(None)
+    response = client.get("/archive/retirements", headers={"Authorization": f"Bearer {token_for('viewer')}"})
+    assert response.status_code == 200
+    assert FLAGGED_COURSE in response.text

@@ -139,3 +139,26 @@ def test_summaries_end_with_the_run_tab():
         "Details: /archive/runs/tivoli_nightly_load/scheduled__2026-11-30T03%3A00%3A00%2B00%3A00"
     )
     assert details_line({}) == "Details: /archive/links"
+
+
+def test_the_migration_dates_links_broken_now_from_their_last_check(archive_db_url, archive_engine):
+    migrate.downgrade(archive_db_url, "resources_0002")
+    with archive_engine.begin() as connection:
+        for number, status in enumerate(("broken", "valid")):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO external_resource (content_uuid, site_name, url, url_sha256, status, last_checked) "
+                    "VALUES (:uuid, 's', :url, :sha, :status, :checked)"
+                ),
+                {
+                    "uuid": f"{number:036d}",
+                    "url": f"http://127.0.0.1:9/{number}",
+                    "sha": f"{number:064d}",
+                    "status": status,
+                    "checked": T1,
+                },
+            )
+    migrate.upgrade(archive_db_url)
+    with session_scope(archive_engine) as session:
+        rows = session.execute(select(ExternalResource.status, ExternalResource.first_broken_at)).all()
+    assert sorted(rows) == [("broken", T1), ("valid", None)]
