@@ -7,9 +7,10 @@ records nothing in the archive). The code lives in :mod:`ocw_operators.web`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from airflow.plugins_manager import AirflowPlugin
 
-from ocw_operators.web.app import create_app
 from ocw_operators.web.links import URL_PREFIX, archive_base_path
 
 ARCHIVE_ICON = (
@@ -19,10 +20,28 @@ ARCHIVE_ICON = (
 )
 
 
+class ArchiveApp:
+    """The Archive ASGI app, built on its first request.
+
+    Airflow imports every plugin in each task process too (for macros), where the web app and the API server's
+    security module would only cost import time; the API server mounts this object and builds the app once.
+    """
+
+    def __init__(self) -> None:
+        self._app: Any = None
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if self._app is None:
+            from ocw_operators.web.app import create_app  # noqa: PLC0415
+
+            self._app = create_app()
+        await self._app(scope, receive, send)
+
+
 # Each view needs its own url_route: Airflow keeps only the first view of a route.
 class ArchiveViewsPlugin(AirflowPlugin):
     name = "archive_views"
-    fastapi_apps = [{"app": create_app(), "url_prefix": URL_PREFIX, "name": "Archive"}]
+    fastapi_apps = [{"app": ArchiveApp(), "url_prefix": URL_PREFIX, "name": "Archive"}]
     external_views = [
         {
             "name": "Archive",
