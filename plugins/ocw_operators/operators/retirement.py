@@ -370,4 +370,7 @@ class FinishWorkflowDepositsOperator(BaseOperator):
         )
         for outcome in outcomes:
             self.log.info("%s", workflow.workflow_outcome_message(outcome))
+            if outcome["handle"]:  # finished by this run: its Archive tab lists the course
+                state.stamp_run(engine, outcome["course_id"], str(context.get("run_id") or ""))
+        self.log.info("%s", details_line(context))
         return outcomes
