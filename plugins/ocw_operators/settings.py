@@ -13,6 +13,7 @@ value), with a message naming the Variable and its bounds.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -25,6 +26,8 @@ from airflow.sdk import Variable
 from airflow.sdk.exceptions import AirflowFailException, AirflowRuntimeError, ErrorType
 
 from ocw_operators.params import InvalidValueError, bounds_text, is_empty, parse_flag, parse_number
+
+log = logging.getLogger(__name__)
 
 
 class Kind(StrEnum):
@@ -329,6 +332,22 @@ def read_variable(name: str) -> str | None:
             return None
         raise
     return None if value is None or str(value).strip() == "" else str(value).strip()
+
+
+def server_setting(name: str) -> Any:
+    """The setting as Airflow's API server sees it (the Archive pages): the Variable through the core model (the
+    Task SDK's reader works only inside tasks), else the default; never raises, a page must render."""
+    raw = None
+    try:
+        from airflow.models.variable import Variable as CoreVariable  # noqa: PLC0415  (API server only)
+
+        raw = CoreVariable.get(name, default_var=None)
+    except Exception as error:
+        log.warning("Could not read the Variable %s (%s); using its default", name, error.__class__.__name__)
+    try:
+        return parse_setting(name, raw)
+    except InvalidValueError:
+        return parse_setting(name, None)
 
 
 def setting(name: str, override: Any = None) -> Any:

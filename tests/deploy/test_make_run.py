@@ -47,6 +47,7 @@ KNOWN_DEFAULT_SECRETS = [
 ]
 START_TIMEOUT_S = 240
 STOP_BUDGET_S = 30
+PORTS_FREE_WAIT_S = 30
 
 pytestmark = [pytest.mark.make_run, pytest.mark.timeout(START_TIMEOUT_S + 120)]
 
@@ -134,7 +135,10 @@ def _kill_everything(launch: Launch) -> None:
 
 @pytest.fixture(scope="module")
 def launch(tmp_path_factory) -> Iterator[Launch]:
-    busy = [port for port in PORTS if _port_open(port)]
+    # Another module's launch (the Archive browser test) may still be closing its sockets: give it a moment.
+    deadline = time.monotonic() + PORTS_FREE_WAIT_S
+    while (busy := [port for port in PORTS if _port_open(port)]) and time.monotonic() < deadline:
+        time.sleep(1)
     require_service("make run's ports", not busy, f"in use: {busy}; stop the running `make run` first")
     var = tmp_path_factory.mktemp("make-run-var")
     env = {**os.environ, "OCW_VAR_DIR": str(var), "OCW_TEST_LAUNCH": uuid.uuid4().hex, "TERM": "dumb"}

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import math
+from html import escape
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import create_engine, select
@@ -113,6 +116,22 @@ def test_weekly_link_check_runs_on_both_workers_and_stores_statuses(
         f"/api/v2/dags/{link_check_dag}/dagRuns/{run_id}/taskInstances/summarize/xcomEntries/return_value"
     )["value"]
     assert sum(totals.values()) == len(expected)
+
+    # The run's Archive tab, served by the plugin on this cluster's API server over the PostgreSQL archive DB.
+    tab = celery_cluster.api.session.get(
+        f"{celery_cluster.api.base_url}/archive/runs/{link_check_dag}/{quote(run_id, safe='')}", timeout=30
+    )
+    assert tab.status_code == 200, tab.text[:500]
+    assert "Links checked" in tab.text
+    assert escape(next(iter(expected))) in tab.text  # the first page lists the run's links in id order
+    listed = celery_cluster.api.session.get(
+        f"{celery_cluster.api.base_url}/archive/runs/{link_check_dag}/{quote(run_id, safe='')}",
+        params={"format": "csv", "table": "checked"},
+        timeout=30,
+    )
+    assert {row["URL"]: row["Status"] for row in csv.DictReader(io.StringIO(listed.text))} == {
+        url: status for url, (status, _code) in expected.items()
+    }
 
 
 def test_cli_trigger_with_params_checks_only_the_chosen_site(

@@ -150,8 +150,8 @@ def _grouped(engine: Engine, key, condition, order_column) -> list[CountWithExam
 def newly_broken_links(engine: Engine, recent_days: float, now: dt.datetime) -> list[CountWithExamples]:
     """Per site: links whose check turned them ``broken`` within ``recent_days``."""
     e = ExternalResource
-    condition = and_(e.status == "broken", e.status_changed_at >= now - dt.timedelta(days=recent_days))
-    return _grouped(engine, e.site_name, condition, e.status_changed_at)
+    condition = and_(e.status == "broken", e.first_broken_at >= now - dt.timedelta(days=recent_days))
+    return _grouped(engine, e.site_name, condition, e.first_broken_at)
 
 
 def recent_wayback_errors(engine: Engine, recent_days: float, now: dt.datetime) -> list[CountWithExamples]:

@@ -7,10 +7,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, Engine, bindparam, or_, select, true, update
+from sqlalchemy import ColumnElement, Engine, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from ocw_operators.db.models import ExternalResource, ResourceStatus
+from ocw_operators.db.models import ExternalResource, LinkCheckRun, ResourceStatus
 
 # ocw-studio's BATCH_SIZE_EXTERNAL_RESOURCE_STATUS_CHECK.
 CHECK_BATCH_SIZE = 100
@@ -62,10 +62,14 @@ def load_urls(session: Session, resource_ids: Iterable[int]) -> list[tuple[int, 
     return [(row.id, row.url) for row in rows]
 
 
-def record_check_results(session: Session, results: Iterable[CheckOutcome], checked_at: dt.datetime) -> Counter:
+def record_check_results(
+    session: Session, results: Iterable[CheckOutcome], checked_at: dt.datetime, run_id: str = ""
+) -> Counter:
     """Write the check columns only (one bulk UPDATE by primary key); returns counts per status.
 
     Wayback columns are left untouched, so a concurrent submission or status poll never loses its write.
+    ``run_id`` (the Airflow run) is recorded on each row; ``first_broken_at`` is set when a link turns broken and
+    cleared when it is no longer broken.
     """
     rows = [
         {
@@ -74,20 +78,41 @@ def record_check_results(session: Session, results: Iterable[CheckOutcome], chec
             "external_url_response_code": result.response_code,
             "check_error": result.error[:255],
             "last_checked": checked_at,
+            "last_check_run": run_id,
         }
         for result in results
     ]
     if rows:
-        # First, while the old status is still there: stamp the rows whose status this check changes.
-        table = ExternalResource.__table__
-        session.execute(
-            update(table)
-            .where(table.c.id == bindparam("changed_id"), table.c.status != bindparam("new_status"))
-            .values(status_changed_at=checked_at),
-            [{"changed_id": row["id"], "new_status": row["status"]} for row in rows],
-        )
         session.execute(update(ExternalResource), rows)
+        broken = ExternalResource.status == ResourceStatus.BROKEN.value
+        for ids in chunked([row["id"] for row in rows], 500):
+            in_batch = ExternalResource.id.in_(ids)
+            session.execute(
+                update(ExternalResource)
+                .where(in_batch, broken, ExternalResource.first_broken_at.is_(None))
+                .values(first_broken_at=checked_at)
+            )
+            session.execute(
+                update(ExternalResource)
+                .where(in_batch, ~broken, ExternalResource.first_broken_at.is_not(None))
+                .values(first_broken_at=None)
+            )
     return Counter(row["status"] for row in rows)
+
+
+def record_check_run(session: Session, dag_id: str, run_id: str, counts: Counter, finished_at: dt.datetime) -> None:
+    """Store one run's counts and the archive's broken links at its end (replaced when the run is re-run)."""
+    broken_total = session.scalar(
+        select(func.count()).select_from(ExternalResource).where(ExternalResource.status == ResourceStatus.BROKEN)
+    )
+    row = session.get(LinkCheckRun, (dag_id, run_id)) or LinkCheckRun(dag_id=dag_id, run_id=run_id)
+    row.finished_at = finished_at
+    row.checked = sum(counts.values())
+    row.valid = counts.get(ResourceStatus.VALID.value, 0)
+    row.broken = counts.get(ResourceStatus.BROKEN.value, 0)
+    row.check_failed = counts.get(ResourceStatus.CHECK_FAILED.value, 0)
+    row.broken_total = broken_total or 0
+    session.add(row)
 
 
 def created_resource_ids(engine: Engine, run_id: str) -> list[int]:

@@ -20,6 +20,7 @@ from ocw_operators.oai.records import inclusive_until
 from ocw_operators.params import is_empty, parse_flag, parse_moment, parse_number
 from ocw_operators.retirement.records import SqlRetirementRecords
 from ocw_operators.settings import fail_on_bad_input
+from ocw_operators.web.links import details_line
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -103,6 +104,7 @@ class DSpaceOaiHarvestOperator(BaseOperator):
         harvester = OaiHarvester(archive.get_conn(), oai.get_conn(), scope)
         result = harvester.harvest(request, granularity=info.granularity, airflow_run_id=context.get("run_id"))
         self.log.info("%s", harvest_message(result))
+        self.log.info("%s", details_line(context))
         return {**result.as_dict(), "set_spec": scope.set_spec}
 
     def _set_spec_or_none(self) -> str | None:
@@ -165,7 +167,9 @@ class DSpaceOaiReconcileOperator(BaseOperator):
         # The run's data interval end, not the wall clock, so a rerun of a run decides as that run did.
         now = context.get("data_interval_end") or utcnow()
         engine = ArchiveDbHook(self.archive_db_conn_id).get_conn()
-        retirements = SqlRetirementRecords(engine, cms=OcwCmsHook(self.ocw_cms_conn_id).get_conn)
+        retirements = SqlRetirementRecords(
+            engine, cms=OcwCmsHook(self.ocw_cms_conn_id).get_conn, run_id=str(context.get("run_id") or "")
+        )
         report = reconcile(retirements, EngineHarvestedItems(engine), now=now, missing_after=missing_after)
         self.log.info("%s", report.summary())
         for is_flag, message in report.course_messages():
@@ -173,6 +177,7 @@ class DSpaceOaiReconcileOperator(BaseOperator):
                 self.log.warning("%s", message)
             else:
                 self.log.info("%s", message)
+        self.log.info("%s", details_line(context))
         return report.as_dict()
 
     def _missing_after_days(self) -> int:

@@ -15,6 +15,7 @@ from ocw_operators.external_resources.store import (
     chunked,
     load_urls,
     record_check_results,
+    record_check_run,
     select_resource_ids,
 )
 from ocw_operators.hooks.archive_db import ArchiveDbHook
@@ -22,6 +23,7 @@ from ocw_operators.linkcheck.rules import describe_counts
 from ocw_operators.params import parse_names
 from ocw_operators.settings import fail_on_bad_input, setting
 from ocw_operators.text import names, plural
+from ocw_operators.web.links import details_line
 
 # Airflow's [core] max_map_length: a longer list would fail the mapping; batches grow instead.
 MAX_MAPPED_BATCHES = 1024
@@ -136,7 +138,7 @@ class CheckExternalResourcesOperator(BaseOperator):
             items = load_urls(session, ids)
         results = check_links(items, self._settings())
         with hook.session() as session:
-            counts = record_check_results(session, results, dt.datetime.now(dt.UTC))
+            counts = record_check_results(session, results, dt.datetime.now(dt.UTC), str(context.get("run_id") or ""))
         self.log.info("Checked %s: %s.", plural(len(results), "resource"), describe_counts(counts))
         return dict(counts)
 
@@ -145,11 +147,15 @@ class SummarizeLinkCheckOperator(BaseOperator):
     """Add up the batch counts, log them, and return them (the DAG attaches the checked-resources Asset).
 
     :param check_task_id: task id of the mapped check whose XComs are summed.
+    :param archive_db_conn_id: Connection of the archive state DB (the run's counts are kept for the trend).
     """
 
-    def __init__(self, *, check_task_id: str, **kwargs: Any) -> None:
+    def __init__(
+        self, *, check_task_id: str, archive_db_conn_id: str = ArchiveDbHook.default_conn_name, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.check_task_id = check_task_id
+        self.archive_db_conn_id = archive_db_conn_id
 
     def execute(self, context: Context) -> dict[str, int]:
         totals: Counter = Counter()
@@ -164,6 +170,9 @@ class SummarizeLinkCheckOperator(BaseOperator):
             plural(len(batches), "batch", "batches"),
             describe_counts(totals),
         )
+        with ArchiveDbHook(self.archive_db_conn_id).session() as session:
+            record_check_run(session, context["dag"].dag_id, context["run_id"], totals, dt.datetime.now(dt.UTC))
+        self.log.info("%s", details_line(context))
         for outlet in self.outlets:
             context["outlet_events"][outlet].extra = {"counts": dict(totals)}
         return dict(totals)

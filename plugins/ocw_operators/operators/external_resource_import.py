@@ -18,6 +18,7 @@ from ocw_operators.params import parse_flag, parse_names
 from ocw_operators.reports import run_report_path
 from ocw_operators.settings import data_dir, fail_on_bad_input, setting
 from ocw_operators.text import plural
+from ocw_operators.web.links import details_line
 
 
 class ExternalResourceImportOperator(BaseOperator):
@@ -102,6 +103,7 @@ class ExternalResourceImportOperator(BaseOperator):
             raise AirflowFailException(str(error)) from None
         summary = report.summary()
         self._log_report(report, summary)
+        self.log.info("%s", details_line(context))
         if report.errors:
             context["ti"].xcom_push(key="import_summary", value=summary)
             names = ", ".join(site.name for site in report.errors)
@@ -212,4 +214,5 @@ class ExternalResourcesAnnounceOperator(BaseOperator):
             raise AirflowSkipException("this run created no external resources; nothing to announce")
         context["outlet_events"][EXTERNAL_RESOURCES_CREATED].extra = {"resource_ids": resource_ids}
         self.log.info("Announcing %s for Wayback Machine capture.", plural(len(resource_ids), "new external resource"))
+        self.log.info("%s", details_line(context))
         return {"resources_announced": len(resource_ids)}

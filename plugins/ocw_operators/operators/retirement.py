@@ -33,6 +33,7 @@ from ocw_operators.retirement.steps import DepositOutcomeUnknownError
 from ocw_operators.retirement.zipstream import SourceChangedError
 from ocw_operators.safe_xml import XmlError
 from ocw_operators.settings import fail_on_bad_input, setting
+from ocw_operators.web.links import details_line
 
 COURSE_LABEL = "{{ task.course_id }}"
 
@@ -80,6 +81,7 @@ class _CourseStepOperator(BaseOperator):
 
         validate_course_id(self.course_id)
         engine = self.engine()
+        state.stamp_run(engine, self.course_id, str(context.get("run_id") or ""))
         try:
             result = self.run_step(engine, context)
         except (AirflowSkipException, AirflowFailException):
@@ -96,6 +98,7 @@ class _CourseStepOperator(BaseOperator):
                              error)  # fmt: skip
             raise
         self.log.info("%s", result.message)
+        self.log.info("%s", details_line(context))
         return result.to_json()
 
     def is_permanent(self, error: Exception) -> bool:
@@ -367,4 +370,7 @@ class FinishWorkflowDepositsOperator(BaseOperator):
         )
         for outcome in outcomes:
             self.log.info("%s", workflow.workflow_outcome_message(outcome))
+            if outcome["handle"]:  # finished by this run: its Archive tab lists the course
+                state.stamp_run(engine, outcome["course_id"], str(context.get("run_id") or ""))
+        self.log.info("%s", details_line(context))
         return outcomes

@@ -22,7 +22,13 @@ from ocw_operators.settings import fail_on_bad_input, setting
 from ocw_operators.tivoli.identifiers import InvalidIdentifierError, VolumeId
 from ocw_operators.tivoli.load import LoadConfig, nightly_load_with_lease
 from ocw_operators.tivoli.prep import PrepConfig, PrepConfigError, prepare_with_lease
-from ocw_operators.tivoli.retrieve import RetrievalError, VersionChoice, retrieve_volume
+from ocw_operators.tivoli.retrieve import (
+    RetrievalError,
+    VersionChoice,
+    record_retrieval_failure,
+    record_retrievals,
+    retrieve_volume,
+)
 from ocw_operators.tivoli.summary import (
     held_failure,
     held_sentences,
@@ -30,6 +36,7 @@ from ocw_operators.tivoli.summary import (
     prep_summary,
     retrieve_summary,
 )
+from ocw_operators.web.links import details_line
 
 
 def dsmc_command(value: str | None) -> str:
@@ -109,6 +116,7 @@ class TivoliDropboxPrepOperator(BaseOperator):
             self.log.info("%s", sentence)
         for sentence in held_sentences(report):
             self.log.error("%s", sentence)
+        self.log.info("%s", details_line(context))
         if report.held:
             # Only now, with every other volume staged: the operator must act (permissions, disk space), so the
             # task fails without retrying; the next scheduled run tries the held volumes again.
@@ -168,6 +176,7 @@ class TivoliNightlyLoadOperator(BaseOperator):
         )
         for sentence in load_summary(report):
             self.log.info("%s", sentence)
+        self.log.info("%s", details_line(context))
         return report.as_dict()
 
 
@@ -236,6 +245,7 @@ class TivoliRetrieveOperator(BaseOperator):
         root = setting("TIVOLI_RETRIEVE_ROOT")
         hook = ArchiveDbHook(archive_db_conn_id=self.archive_db_conn_id)
         hook.check_schema()
+        run_id = str(context.get("run_id") or "")
         try:
             report = retrieve_volume(
                 hook.get_conn(),
@@ -248,7 +258,10 @@ class TivoliRetrieveOperator(BaseOperator):
                 allowed_root=root,
             )
         except RetrievalError as error:
+            record_retrieval_failure(hook.get_conn(), run_id, volume, str(self.destination), str(error))
             raise AirflowFailException(str(error)) from error
+        record_retrievals(hook.get_conn(), run_id, volume, report)
         for sentence in retrieve_summary(report):
             self.log.info("%s", sentence)
+        self.log.info("%s", details_line(context))
         return report.as_dict()

@@ -32,6 +32,7 @@ from ocw_operators.wayback.candidates import (
 )
 from ocw_operators.wayback.status import STATUS_CHUNK_SIZE, expire_stale_jobs, record_job_statuses, update_job_statuses
 from ocw_operators.wayback.submission import SubmissionSummary, submit_batch
+from ocw_operators.web.links import details_line
 
 RATE_LIMIT_BUCKET = "wayback_spn2"
 # One run should finish in hours, not days: at 0.11 req/s this is about 6 hours of captures.
@@ -241,7 +242,13 @@ class WaybackSubmitOperator(BaseOperator):
         hook = WaybackHook(wayback_conn_id=self.wayback_conn_id)
         try:
             summary = submit_batch(
-                engine, hook, limiter, resource_ids, criteria, max_attempts_per_url=self.max_attempts_per_url
+                engine,
+                hook,
+                limiter,
+                resource_ids,
+                criteria,
+                max_attempts_per_url=self.max_attempts_per_url,
+                run_id=str(context.get("run_id") or ""),
             )
         finally:
             hook.close()
@@ -258,7 +265,7 @@ class WaybackSubmitOperator(BaseOperator):
                 # The trigger reports by itself at its deadline; this is only a backstop.
                 timeout=dt.timedelta(seconds=self.status_timeout + 10 * 60),
             )
-        return self._finish(summary, None)
+        return self._finish(context, summary, None)
 
     def execute_complete(
         self,
@@ -279,9 +286,10 @@ class WaybackSubmitOperator(BaseOperator):
             )
         if event.get("last_error"):
             self.log.warning("Polling SPN2 for the job statuses hit errors; the last one: %s", event["last_error"])
-        return self._finish(summary, recorded.to_dict())
+        return self._finish(context, summary, recorded.to_dict())
 
-    def _finish(self, summary: SubmissionSummary, statuses: dict[str, int] | None) -> dict[str, Any]:
+    def _finish(self, context: Any, summary: SubmissionSummary, statuses: dict[str, int] | None) -> dict[str, Any]:
+        self.log.info("%s", details_line(context))
         result = {"submission": summary.to_dict(), "statuses": statuses}
         if summary.failed:
             raise AirflowException(
@@ -340,4 +348,5 @@ class WaybackStatusUpdateOperator(BaseOperator):
             hook.close()
         summary.expired = expire_stale_jobs(engine, max_age=settings.pending_expiry)
         self.log.info("Wayback status update finished. %s", summary.describe())
+        self.log.info("%s", details_line(context))
         return summary.to_dict()

@@ -35,10 +35,12 @@ class SqlRetirementRecords:
     :param engine: the archive DB.
     :param cms: builds the CMS client that finishing a workflow deposit needs; called at most once, and only
         when a deposit is actually finished, so flagging works without the CMS Connection.
+    :param run_id: the Airflow run reconciling; recorded with each flag it raises.
     """
 
-    def __init__(self, engine: Engine, *, cms: Callable[[], HandleSink]) -> None:
+    def __init__(self, engine: Engine, *, cms: Callable[[], HandleSink], run_id: str = "") -> None:
         self.engine = engine
+        self.run_id = run_id
         self._make_cms = cms
         self._cms: HandleSink | None = None
 
@@ -74,7 +76,7 @@ class SqlRetirementRecords:
                 return None
             if record.dspace_flag not in (None, DSpaceFlag.MISSING):
                 return None  # already withdrawn or expunged: keep the first finding and its time
-            return _flag(record, flag, reason)
+            return _flag(record, flag, reason, self.run_id)
 
     def mark_missing(self, course_id: str, *, waited: dt.timedelta) -> str | None:
         with state.locked(self.engine, course_id) as record:
@@ -87,7 +89,7 @@ class SqlRetirementRecords:
                 )
             else:
                 reason = f"item {record.dspace_handle} has not appeared in OAI-PMH {waited.days} days after the deposit"
-            return _flag(record, DSpaceFlag.MISSING, reason)
+            return _flag(record, DSpaceFlag.MISSING, reason, self.run_id)
 
     def finish_workflow(self, course_id: str, handle: str) -> None:
         workflow.finish_workflow_deposit(self.engine, self._cms_client(), course_id, handle)
@@ -109,11 +111,12 @@ def _deposit(record: CourseRetirement) -> RetirementDeposit:
     )
 
 
-def _flag(record: CourseRetirement, flag: DSpaceFlag, reason: str) -> str:
+def _flag(record: CourseRetirement, flag: DSpaceFlag, reason: str, run_id: str) -> str:
     """Set the flag; the reconciliation report names the course, its handle and ``reason`` in the task log."""
     record.dspace_flag = flag
     record.dspace_flagged_at = state.now()
     record.dspace_flag_reason = reason
+    record.dspace_flag_run_id = run_id
     record.dspace_flag_acknowledged_by = ""
     record.dspace_flag_acknowledged_at = None
     return reason

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy import update as sa_update
 from sqlalchemy.orm import Session
 
 from ocw_operators.db.base import utcnow
@@ -92,6 +93,16 @@ def update(
 def advance(engine: Engine, course_id: str, state: RetirementState, **changes: Any) -> CourseRetirement:
     """Move the record forward to ``state`` (never backwards) and apply ``changes`` with it."""
     return update(engine, course_id, guard=lambda record: not has_reached(record, state), state=state, **changes)
+
+
+def stamp_run(engine: Engine, course_id: str, run_id: str) -> None:
+    """Record the Airflow run working on the course (its run tab lists the course); no record, nothing to do."""
+    if not run_id:
+        return
+    with session_scope(engine) as session:
+        session.execute(
+            sa_update(CourseRetirement).where(CourseRetirement.course_id == course_id).values(retirement_run_id=run_id)
+        )
 
 
 def record_error(engine: Engine, course_id: str, message: str) -> None:

@@ -112,3 +112,14 @@ def held_lease(
         yield heartbeat
     finally:
         release(engine, name, holder)
+
+
+def airflow_run_id_of(holder: str) -> str:
+    """The Airflow run id inside a task try's holder name ``<dag_id>/<run_id>/<task_id>/try-<n>`` ("" otherwise).
+
+    A run id may itself contain slashes, so it is everything between the first and the last two parts.
+    """
+    parts = holder.split("/")
+    if len(parts) < 4 or not parts[-1].startswith("try-"):
+        return ""
+    return "/".join(parts[1:-2])

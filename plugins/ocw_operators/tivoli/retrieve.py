@@ -18,9 +18,9 @@ from pathlib import Path, PurePosixPath
 
 from sqlalchemy import Engine, select
 
-from ocw_operators.db.base import as_utc
+from ocw_operators.db.base import as_utc, utcnow
 from ocw_operators.db.engine import session_scope
-from ocw_operators.db.models.tivoli import FileState, TivoliFileLog, TivoliLoadBatch
+from ocw_operators.db.models.tivoli import FileState, TivoliFileLog, TivoliLoadBatch, TivoliRetrieval
 from ocw_operators.tivoli.dsmc import (
     RC_SKIPPED,
     RC_SUCCESS,
@@ -195,3 +195,38 @@ def _retrieve_one(
     if sha1_of(target) != version.sha1:
         target.unlink()
         raise RetrievalError(f"{target} does not match the SHA-1 in the Tivoli log; removed")
+
+
+def record_retrievals(engine: Engine, run_id: str, volume: VolumeId, report: RetrieveReport) -> None:
+    """Log what the run brought back (and what was already there) in ``tivoli_retrieval``."""
+    now = utcnow()
+    rows = [
+        TivoliRetrieval(
+            airflow_run_id=run_id,
+            bibid=volume.bibid,
+            vid=volume.vid,
+            file_path=path,
+            outcome=outcome,
+            destination=report.destination,
+            retrieved_at=now,
+        )
+        for outcome, paths in (("retrieved", report.retrieved), ("already_present", report.already_present))
+        for path in paths
+    ]
+    with session_scope(engine) as session:
+        session.add_all(rows)
+
+
+def record_retrieval_failure(engine: Engine, run_id: str, volume: VolumeId, destination: str, error: str) -> None:
+    with session_scope(engine) as session:
+        session.add(
+            TivoliRetrieval(
+                airflow_run_id=run_id,
+                bibid=volume.bibid,
+                vid=volume.vid,
+                outcome="failed",
+                destination=destination,
+                error=error[:2000],
+                retrieved_at=utcnow(),
+            )
+        )

@@ -109,6 +109,7 @@ def submit_batch(
     *,
     clock: Callable[[], dt.datetime] = utcnow,
     max_attempts_per_url: int = DEFAULT_MAX_ATTEMPTS_PER_URL,
+    run_id: str = "",
 ) -> SubmissionSummary:
     """Submit ``resource_ids`` (each at most once) and return the counts; never raises for a single URL."""
     summary = SubmissionSummary(requested=len(resource_ids))
@@ -119,7 +120,7 @@ def submit_batch(
             log.warning("Resource %s has an empty URL; not submitted.", resource_id)
             summary.empty_url += 1
             continue
-        url = claim_resource(engine, resource_id, criteria, as_utc(clock()))
+        url = claim_resource(engine, resource_id, criteria, as_utc(clock()), run_id)
         if url is None:
             summary.skipped += 1
             continue
@@ -142,8 +143,11 @@ def submit_batch(
     return summary
 
 
-def claim_resource(engine: Engine, resource_id: int, criteria: CandidateCriteria, now: dt.datetime) -> str | None:
-    """Mark the resource ``pending`` (no job id yet, submitted now) if it is still eligible; return its URL.
+def claim_resource(
+    engine: Engine, resource_id: int, criteria: CandidateCriteria, now: dt.datetime, run_id: str = ""
+) -> str | None:
+    """Mark the resource ``pending`` (no job id yet, submitted now, by Airflow run ``run_id``) if it is still
+    eligible; return its URL.
 
     A single conditional UPDATE, so two attempts racing for one resource cannot both win.
     """
@@ -157,6 +161,7 @@ def claim_resource(engine: Engine, resource_id: int, criteria: CandidateCriteria
                 wayback_status_ext="",
                 wayback_http_status=None,
                 wayback_submitted_at=now,
+                wayback_submit_run=run_id,
             )
             .returning(ExternalResource.url)
         ).scalar_one_or_none()

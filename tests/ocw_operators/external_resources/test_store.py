@@ -67,17 +67,21 @@ def test_record_check_results_writes_only_check_columns(archive_engine):
     assert {(r.wayback_status, r.wayback_job_id) for r in rows} == {("pending", "j")}
 
 
-def test_a_check_stamps_when_a_status_changed_and_leaves_unchanged_ones(archive_engine):
+def test_a_link_keeps_the_time_it_first_broke_until_it_is_valid_again(archive_engine):
     _seed(archive_engine, [("s", "", "https://x/1"), ("s", "", "https://x/2")])
-    first, second = dt.datetime(2026, 11, 2, tzinfo=dt.UTC), dt.datetime(2026, 11, 9, tzinfo=dt.UTC)
-    with session_scope(archive_engine) as session:
-        record_check_results(
-            session, [Outcome(1, ResourceStatus.VALID, 200), Outcome(2, ResourceStatus.VALID, 200)], first
-        )
-    with session_scope(archive_engine) as session:
-        record_check_results(
-            session, [Outcome(1, ResourceStatus.VALID, 200), Outcome(2, ResourceStatus.BROKEN, 404)], second
-        )
+    first, second, third = (dt.datetime(2026, 11, day, tzinfo=dt.UTC) for day in (2, 9, 16))
+    checks = [
+        (first, [Outcome(1, ResourceStatus.VALID, 200), Outcome(2, ResourceStatus.VALID, 200)]),
+        (second, [Outcome(1, ResourceStatus.VALID, 200), Outcome(2, ResourceStatus.BROKEN, 404)]),
+        (third, [Outcome(1, ResourceStatus.BROKEN, 410), Outcome(2, ResourceStatus.BROKEN, 404)]),
+    ]
+    for checked_at, outcomes in checks:
+        with session_scope(archive_engine) as session:
+            record_check_results(session, outcomes, checked_at)
     with session_scope(archive_engine) as session:
         rows = session.scalars(select(ExternalResource).order_by(ExternalResource.id)).all()
-    assert [(r.status, r.status_changed_at) for r in rows] == [("valid", first), ("broken", second)]
+    assert [(r.status, r.first_broken_at) for r in rows] == [("broken", third), ("broken", second)]
+    with session_scope(archive_engine) as session:
+        record_check_results(session, [Outcome(2, ResourceStatus.VALID, 200)], third)
+    with session_scope(archive_engine) as session:
+        assert session.get(ExternalResource, 2).first_broken_at is None

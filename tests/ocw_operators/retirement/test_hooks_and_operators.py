@@ -196,7 +196,8 @@ def test_task_logs_tell_each_course_outcome_in_sentences(deployed, monkeypatch, 
     finish = ops.FinishWorkflowDepositsOperator(task_id="finish")
     finish.execute(context={})
     sandbox.store.touch(pending.handle, in_workflow=False)
-    finish.execute(context={})
+    finish.execute(context={"run_id": "finish-run"})
+    assert state.load(engine, second).retirement_run_id == "finish-run", "the finishing run's Archive tab lists it"
     state.register(engine, ["history/no-such-course"])
     with pytest.raises(AirflowFailException):
         ops.FetchCourseResourcesOperator(task_id="fetch", course_id="history/no-such-course").execute(context={})

@@ -4,6 +4,7 @@ from ocw_operators.db.base import Base
 from ocw_operators.db.models.external_resources import (
     ExternalResource,
     ExternalResourceReference,
+    LinkCheckRun,
     ReferenceSourceKind,
     ResourceStatus,
     WaybackStatus,
@@ -22,6 +23,7 @@ from ocw_operators.db.models.tivoli import (
     TivoliHeldVolume,
     TivoliLease,
     TivoliLoadBatch,
+    TivoliRetrieval,
     TivoliVolumeStatus,
 )
 
@@ -33,6 +35,7 @@ __all__ = [
     "ExternalResourceReference",
     "HarvestMode",
     "HarvestRunStatus",
+    "LinkCheckRun",
     "OaiHarvestRun",
     "OaiHarvestState",
     "OaiHarvestedItem",
@@ -44,6 +47,7 @@ __all__ = [
     "TivoliHeldVolume",
     "TivoliLease",
     "TivoliLoadBatch",
+    "TivoliRetrieval",
     "TivoliVolumeStatus",
     "WaybackStatus",
 ]

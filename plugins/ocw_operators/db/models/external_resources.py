@@ -13,7 +13,7 @@ import hashlib
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ocw_operators.db.base import Base, TimestampMixin, UTCDateTime
@@ -50,6 +50,8 @@ class WaybackStatus(StrEnum):
 class ExternalResource(TimestampMixin, Base):
     __tablename__ = "external_resource"
     __table_args__ = (
+        # The Archive link-health page counts per site, status and Wayback state from this index alone.
+        Index("ix_external_resource_site_health", "site_name", "status", "wayback_status"),
         # One resource per (site, URL). The URL is the resource's identity and is never updated: a changed link
         # is another resource.
         UniqueConstraint("site_name", "url_sha256", name="uq_external_resource_site_url"),
@@ -76,8 +78,10 @@ class ExternalResource(TimestampMixin, Base):
     external_url_response_code: Mapped[int | None] = mapped_column(Integer)
     check_error: Mapped[str] = mapped_column(String(255), nullable=False, default="", server_default="")
     last_checked: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    # When a check last changed ``status`` (null: not since this column exists); "newly broken" in the digest.
-    status_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The Airflow run id of the link check that wrote the status (the run tab lists a run's outcomes by it), and
+    # when the link was first found broken in its current broken spell (cleared once it checks valid again).
+    last_check_run: Mapped[str] = mapped_column(String(250), nullable=False, default="", server_default="", index=True)
+    first_broken_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     # Wayback Machine (written only by submission and status polling).
     wayback_job_id: Mapped[str] = mapped_column(String(255), nullable=False, default="", server_default="")
@@ -89,6 +93,10 @@ class ExternalResource(TimestampMixin, Base):
     wayback_http_status: Mapped[int | None] = mapped_column(Integer)
     wayback_submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     wayback_last_successful_submission: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The Airflow run id of the submission that claimed the resource last.
+    wayback_submit_run: Mapped[str] = mapped_column(
+        String(250), nullable=False, default="", server_default="", index=True
+    )
 
     # Set by the markdown import. ``filename`` is the slug of the
     # resource's page in a course site (``content/external-resources/<filename>.md``); ``created_by_run`` is the
@@ -129,3 +137,19 @@ class ExternalResourceReference(TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"<ExternalResourceReference {self.resource_id} {self.site_name}:{self.source_path}>"
+
+
+class LinkCheckRun(Base):
+    """The outcome of one link-check run (the trend of broken links per run on the Archive link-health page)."""
+
+    __tablename__ = "link_check_run"
+
+    dag_id: Mapped[str] = mapped_column(String(250), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(250), primary_key=True)
+    finished_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    checked: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    valid: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    broken: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    check_failed: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    # Every broken resource in the archive once the run finished (not only those this run checked).
+    broken_total: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")

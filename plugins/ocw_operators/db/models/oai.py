@@ -90,7 +90,7 @@ class OaiHarvestRun(TimestampMixin, Base):
     max_datestamp: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     complete_list_size: Mapped[int | None] = mapped_column(Integer)
     vanished_items: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
-    airflow_run_id: Mapped[str | None] = mapped_column(String(250))
+    airflow_run_id: Mapped[str | None] = mapped_column(String(250), index=True)
     finished_on: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     def __repr__(self) -> str:

@@ -88,5 +88,14 @@ class CourseRetirement(TimestampMixin, Base):
     dspace_flag_acknowledged_by: Mapped[str] = mapped_column(String(250), nullable=False, default="", server_default="")
     dspace_flag_acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
+    # Airflow run ids: the retirement run that last advanced the course, and the harvest run whose reconciliation
+    # raised the current flag (each run's tab in the UI lists its courses by them).
+    retirement_run_id: Mapped[str] = mapped_column(
+        String(250), nullable=False, default="", server_default="", index=True
+    )
+    dspace_flag_run_id: Mapped[str] = mapped_column(
+        String(250), nullable=False, default="", server_default="", index=True
+    )
+
     def __repr__(self) -> str:
         return f"<CourseRetirement {self.course_id} {self.state} {self.dspace_handle}>"

@@ -90,6 +90,8 @@ class TivoliFileLog(Base):
     source_path: Mapped[str] = mapped_column(Text, nullable=False)  # relative to the dropbox, at prep time
     staging_path: Mapped[str] = mapped_column(Text, nullable=False)  # relative to the staging root
     prep_run: Mapped[str] = mapped_column(String(250), nullable=False)
+    # The Airflow run id of the preparation that staged the file (``prep_run`` names its task try).
+    prep_run_id: Mapped[str] = mapped_column(String(250), nullable=False, default="", server_default="", index=True)
     load_batch_id: Mapped[int | None] = mapped_column(ForeignKey("tivoli_load_batch.id"), index=True)
 
     def __repr__(self) -> str:
@@ -131,6 +133,22 @@ class TivoliHeldVolume(Base):
     last_run: Mapped[str] = mapped_column(String(250), nullable=False)
     released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     release_note: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+
+
+class TivoliRetrieval(Base):
+    """One file a retrieval run brought back from Tivoli (or found already there, or failed to retrieve)."""
+
+    __tablename__ = "tivoli_retrieval"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    airflow_run_id: Mapped[str] = mapped_column(String(250), nullable=False, index=True)
+    bibid: Mapped[str] = mapped_column(String(10), nullable=False)
+    vid: Mapped[str] = mapped_column(String(5), nullable=False)
+    file_path: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    outcome: Mapped[str] = mapped_column(String(16), nullable=False)  # retrieved / already_present / failed
+    destination: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    error: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    retrieved_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
 
 
 class TivoliLease(Base):

@@ -13,6 +13,7 @@ from ocw_operators.db.engine import session_scope
 from ocw_operators.db.models.tivoli import FileState, TivoliFileLog, TivoliVolumeStatus, VolumeStatus
 from ocw_operators.tivoli.filesystem import join
 from ocw_operators.tivoli.identifiers import VolumeId
+from ocw_operators.tivoli.lease import airflow_run_id_of
 from ocw_operators.tivoli.prep.context import last_write_date
 from ocw_operators.tivoli.prep.held import release_holds
 from ocw_operators.tivoli.prep.plan import VolumePlan
@@ -31,6 +32,7 @@ _INTENT_COLUMNS = (
     "source_path",
     "staging_path",
     "prep_run",
+    "prep_run_id",
 )
 
 
@@ -39,6 +41,7 @@ def write_intents(engine: Engine, plans: list[VolumePlan], now: dt.datetime, run
     sqlite = engine.dialect.name == "sqlite"
     archive_date = sqlite_datetime(now) if sqlite else now
     pending = FileState.PENDING.value
+    airflow_run_id = airflow_run_id_of(run_id)
     rows: list[tuple] = []
     for plan in plans:
         volume = plan.candidate.volume
@@ -62,6 +65,7 @@ def write_intents(engine: Engine, plans: list[VolumePlan], now: dt.datetime, run
                     join(plan.candidate.relpath, scanned.relpath),
                     join(staging_prefix, planned.staged_relpath),
                     run_id,
+                    airflow_run_id,
                 )
             )
     if rows:
