@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from ocw_operators.alerts.attention import AttentionReport, CountWithExamples, attention_report
-from ocw_operators.alerts.messages import Email, Link, mask_secrets
+from ocw_operators.alerts.messages import Email, Link, mask_secrets, page_html
 from ocw_operators.alerts.sending import deliver
 from ocw_operators.settings import setting
 from ocw_operators.text import plural
+from ocw_operators.web.links import archive_page_url
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +61,13 @@ def render_digest(report: AttentionReport, thresholds: DigestThresholds, base_ur
     if report.retirements:
         rows = [[r.course_id, r.state, _when(r.since), mask_secrets(r.detail)] for r in report.retirements]
         title = f"Retirements in DSpace's workflow over {thresholds.workflow_days:g} days or with an unknown outcome"
-        parts.append(_section(title, len(rows), Link("Archive: retirements", f"{base_url}/archive/retirements"),
+        parts.append(_section(title, len(rows), Link("Archive: retirements", archive_page_url("retirements", base_url)),
                               _table(["course", "state", "since", "what to do"], rows)))  # fmt: skip
         counts.append(plural(len(rows), "retirement"))
     if report.flags:
         rows = [[f.course_id, f.flag, f.handle, _when(f.flagged_at), mask_secrets(f.reason)] for f in report.flags]
         parts.append(_section("Reconciliation flags not acknowledged", len(rows),
-                              Link("Archive: OAI-PMH reconciliation", f"{base_url}/archive/oai"),
+                              Link("Archive: OAI-PMH reconciliation", archive_page_url("oai", base_url)),
                               _table(["course", "flag", "handle", "flagged", "reason"], rows)))  # fmt: skip
         counts.append(plural(len(rows), "flag"))
     if report.held_volumes:
@@ -74,9 +75,9 @@ def render_digest(report: AttentionReport, thresholds: DigestThresholds, base_ur
                 for v in report.held_volumes]  # fmt: skip
         title = f"Tivoli volumes held over {thresholds.held_hours:g} hours"
         table = _table(["volume", "dropbox folder", "held since", "attempts", "reason"], rows)
-        parts.append(_section(title, len(rows), Link("Archive: Tivoli", f"{base_url}/archive/tivoli"), table))
+        parts.append(_section(title, len(rows), Link("Archive: Tivoli", archive_page_url("tivoli", base_url)), table))
         counts.append(plural(len(rows), "held volume"))
-    links_page = Link("Archive: links", f"{base_url}/archive/links")
+    links_page = Link("Archive: links", archive_page_url("links", base_url))
     if report.broken_links_by_site:
         total = sum(g.count for g in report.broken_links_by_site)
         title = f"Links newly broken in the last {thresholds.recent_days:g} days, per site"
@@ -89,11 +90,11 @@ def render_digest(report: AttentionReport, thresholds: DigestThresholds, base_ur
         counts.append(plural(total, "Wayback error"))
     subject = f"[ocw-archive] Needs attention {today:%Y-%m-%d}: {', '.join(counts)}"
     body = (
-        "<html><body style='font-family: sans-serif'><p>The archive has records that need a person. "
+        "<p>The archive has records that need a person. "
         "They are listed again each day until they are resolved (or acknowledged).</p>"
-        f"{''.join(parts)}</body></html>"
+        f"{''.join(parts)}"
     )
-    return Email(subject, body)
+    return Email(subject, page_html(body))
 
 
 def send_attention_digest(engine: Engine, base_url: str, now: dt.datetime) -> AttentionReport:

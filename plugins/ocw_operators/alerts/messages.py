@@ -15,24 +15,24 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from airflow.sdk._shared.secrets_masker import redact
-from airflow.sdk.configuration import conf
 
 from ocw_operators.http_support import redact_query_strings, redact_userinfo
+from ocw_operators.web.links import archive_page_url, configured_base_url, run_page
 
 ERROR_LINES = 12
 ERROR_LINE_LENGTH = 300
 
 # The Archive page about each DAG's records (served by the API server's archive plugin).
 ARCHIVE_PAGES = {
-    "external_resource_check": "/archive/links",
-    "external_resource_import": "/archive/links",
-    "wayback_submit": "/archive/links",
-    "wayback_status_update": "/archive/links",
-    "ocw_course_retirement": "/archive/retirements",
-    "dspace_oai_harvest": "/archive/oai",
-    "tivoli_dropbox_prep": "/archive/tivoli",
-    "tivoli_nightly_load": "/archive/tivoli",
-    "tivoli_retrieve": "/archive/tivoli",
+    "external_resource_check": "links",
+    "external_resource_import": "links",
+    "wayback_submit": "links",
+    "wayback_status_update": "links",
+    "ocw_course_retirement": "retirements",
+    "dspace_oai_harvest": "oai",
+    "tivoli_dropbox_prep": "tivoli",
+    "tivoli_nightly_load": "tivoli",
+    "tivoli_retrieve": "tivoli",
 }
 
 
@@ -84,7 +84,7 @@ def error_excerpt(error: BaseException | str | None, lines: int = ERROR_LINES) -
 
 def ui_base_url() -> str:
     """The Airflow UI's address as links should use it: ``[api] base_url`` (as the task log URL does)."""
-    return (conf.get("api", "base_url", fallback="") or "http://localhost:8080/").rstrip("/")
+    return configured_base_url() or "http://localhost:8080"
 
 
 def task_log_url(base_url: str, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> str:
@@ -97,10 +97,11 @@ def run_links(base_url: str, dag_id: str, run_id: str) -> list[Link]:
     """The run in the Airflow UI, the run's Archive page, and the Archive page for the DAG's records."""
     links = [
         Link("Run in Airflow", f"{base_url}/dags/{dag_id}/runs/{quote(run_id)}"),
-        Link("Archive: this run", f"{base_url}/archive/runs/{dag_id}/{quote(run_id)}"),
+        Link("Archive: this run", run_page(dag_id, run_id, base_url)),
     ]
     if dag_id in ARCHIVE_PAGES:
-        links.append(Link(f"Archive: {ARCHIVE_PAGES[dag_id].rsplit('/', 1)[-1]}", base_url + ARCHIVE_PAGES[dag_id]))
+        page = ARCHIVE_PAGES[dag_id]
+        links.append(Link(f"Archive: {page}", archive_page_url(page, base_url)))
     return links
 
 
@@ -126,7 +127,7 @@ def render_failure(report: FailureReport) -> Email:
         f"{_facts_html(facts)}<h3>Error (first lines)</h3><pre>{html.escape(report.error)}</pre>"
         f"<h3>Links</h3>{_links_html(report.links)}"
     )
-    return Email(subject, _page(body))
+    return Email(subject, page_html(body))
 
 
 def render_deadline_missed(
@@ -139,8 +140,9 @@ def render_deadline_missed(
         "behind another run, or slower than usual; it keeps running.</p>"
         f"{_facts_html(facts)}<h3>Links</h3>{_links_html(links)}"
     )
-    return Email(subject, _page(body))
+    return Email(subject, page_html(body))
 
 
-def _page(body: str) -> str:
+def page_html(body: str) -> str:
+    """An alert mail's HTML document around ``body``."""
     return f"<html><body style='font-family: sans-serif'>{body}</body></html>"

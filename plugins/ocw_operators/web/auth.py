@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request, status
 
+from ocw_operators.web.links import configured_base_url
+
 ResourceMethod = str
 
 
@@ -89,10 +91,8 @@ def _origin_host(value: str) -> str:
 
 
 def _allowed_hosts(request: Request) -> set[str]:
-    from airflow.configuration import conf  # noqa: PLC0415
-
     hosts = {request.headers.get("host", "").lower()}
-    base = conf.get("api", "base_url", fallback="") or ""
+    base = configured_base_url()
     if base:
         hosts.add(urlsplit(base).netloc.lower())
     return {host for host in hosts if host}

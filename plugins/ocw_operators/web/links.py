@@ -7,31 +7,34 @@ from urllib.parse import quote, urlsplit
 URL_PREFIX = "/archive"
 
 
-def _base_url() -> str:
+def configured_base_url() -> str:
+    """The Airflow UI's address, ``[api] base_url``, without a trailing slash ("" when it is not set)."""
     from airflow.configuration import conf  # noqa: PLC0415  (read when a summary is written, not at import)
 
     return (conf.get("api", "base_url", fallback="") or "").rstrip("/")
 
 
-def archive_base_path() -> str:
-    """The Archive app's path on the API server: ``[api] base_url``'s path (Airflow behind a prefix) + /archive."""
-    return urlsplit(_base_url()).path.rstrip("/") + URL_PREFIX
+def archive_base_path(base_url: str | None = None) -> str:
+    """The Archive app's path on the API server: the base URL's path (Airflow behind a prefix) + /archive."""
+    base = configured_base_url() if base_url is None else base_url
+    return urlsplit(base).path.rstrip("/") + URL_PREFIX
 
 
-def archive_page_url(page: str) -> str:
-    """The absolute URL of an Archive page when ``[api] base_url`` is set, else its path (``/archive/...``).
+def archive_page_url(page: str, base_url: str | None = None) -> str:
+    """The absolute URL of an Archive page when the base URL (default ``[api] base_url``) has a scheme, else its
+    path (``/archive/...``).
 
     ``page`` is relative to the app, e.g. ``links`` or ``runs/<dag_id>/<run_id>``; each path segment is quoted.
     """
     path = "/".join(quote(part, safe="") for part in page.strip("/").split("/"))
-    base = _base_url()
+    base = (configured_base_url() if base_url is None else base_url).rstrip("/")
     if urlsplit(base).scheme:
         return f"{base}{URL_PREFIX}/{path}"
-    return f"{archive_base_path()}/{path}"
+    return f"{archive_base_path(base)}/{path}"
 
 
-def run_page(dag_id: str, run_id: str) -> str:
-    return archive_page_url(f"runs/{dag_id}/{run_id}")
+def run_page(dag_id: str, run_id: str, base_url: str | None = None) -> str:
+    return archive_page_url(f"runs/{dag_id}/{run_id}", base_url)
 
 
 def details_line(context) -> str:
